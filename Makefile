@@ -1,0 +1,37 @@
+# The two set-up commands of the README: `make dev` (local mode) and `make test` (every test and check).
+SHELL := /bin/bash
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+# The Lambda runtime is python3.13: the venv uses the same interpreter.
+PYTHON ?= $(shell command -v python3.13 2>/dev/null || echo $(PYENV_ROOT)/versions/3.13.0/bin/python3.13)
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test lint typecheck unit sam-checks bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+dev: $(STAMP)
+	$(VENV)/bin/docflow serve
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -n 2
+
+sam-checks:
+	bash .ci/sam-checks
+
+test: $(STAMP) lint sam-checks
+	$(VENV)/bin/pytest -n 2
+
+bench: $(STAMP)
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf $(VENV) .aws-sam .tools .docflow

@@ -1,0 +1,94 @@
+"""Typed errors. Mapped to HTTP in api/errors.py and to ASL errorType in the step handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DocflowError(Exception):
+    """Base of every error Docflow raises on purpose."""
+
+    code = "internal_error"
+    status = 500
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class BadRequest(DocflowError):
+    code, status = "bad_request", 400
+
+
+class Unauthorized(DocflowError):
+    code, status = "unauthorized", 401
+
+
+class Forbidden(DocflowError):
+    code, status = "forbidden", 403
+
+
+class NotFound(DocflowError):
+    code, status = "not_found", 404
+
+
+class Conflict(DocflowError):
+    code, status = "conflict", 409
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class PayloadTooLarge(DocflowError):
+    code, status = "payload_too_large", 413
+
+
+class UnsupportedMediaType(DocflowError):
+    code, status = "unsupported_media_type", 415
+
+
+class ValidationFailed(DocflowError):
+    code, status = "validation_error", 422
+
+
+class Throttled(DocflowError):
+    """A dependency asked us to slow down: retried with backoff, never a run failure."""
+
+    code, status = "throttled", 429
+
+
+class StepFailed(DocflowError):
+    """A step could not do its work on this input. Fails the execution, never retried."""
+
+    code, status = "step_failed", 422
+
+
+class DocumentEncrypted(StepFailed):
+    code = "document_encrypted"
+
+
+class DocumentCorrupt(StepFailed):
+    code = "document_corrupt"
+
+
+class DocumentEmpty(StepFailed):
+    code = "document_empty"
+
+
+class DocumentDisguised(StepFailed):
+    code = "document_type_mismatch"
+
+
+class DocumentTooLarge(StepFailed):
+    code = "document_too_large"
+
+
+class UnsupportedDocumentType(StepFailed):
+    code = "unsupported_document_type"

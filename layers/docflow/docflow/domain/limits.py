@@ -1,0 +1,16 @@
+"""Limits (DESIGN.md §5): defaults here, each overridable by a DOCFLOW_* setting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_upload_bytes: int = 100 * 1024 * 1024
+    max_request_bytes: int = 6 * 1024 * 1024
+    max_pages: int = 500
+    upload_url_ttl_seconds: int = 3600
+    download_url_ttl_seconds: int = 900
+    # Step outputs above this go to the blob store with a pointer (Step Functions caps payloads at 256 KB).
+    inline_output_bytes: int = 200 * 1024

@@ -1,0 +1,107 @@
+"""Ports: what the use-cases need from the outside world, as Protocols.
+
+`adapters/aws` (DynamoDB, S3, EventBridge, Step Functions) and `adapters/local` (SQLite, files,
+in-process bus and engine) implement them; `tests/contract` runs one suite against both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from docflow.domain.limits import Limits
+from docflow.domain.models import ApiKey, Document, Execution, ExecutionStatus, Page, Workflow
+
+
+class ApiKeyRepository(Protocol):
+    def add(self, key: ApiKey) -> None: ...
+    def find_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The active (not revoked) key with this hash, from any workspace."""
+    def list(self, workspace_id: str, limit: int, cursor: str | None) -> Page[ApiKey]: ...
+    def revoke(self, workspace_id: str, key_id: str, at: datetime) -> ApiKey:
+        """Raises NotFound when the key is unknown in this workspace."""
+    def workspace_exists(self, workspace_id: str) -> bool: ...
+
+
+class WorkflowRepository(Protocol):
+    def add(self, workflow: Workflow) -> None: ...
+    def get(self, workspace_id: str, workflow_id: str) -> Workflow:
+        """Raises NotFound."""
+    def list(self, workspace_id: str, limit: int, cursor: str | None) -> Page[Workflow]:
+        """Newest first."""
+    def replace(self, workflow: Workflow, expected_version: int) -> None:
+        """Raises Conflict when the stored version is not `expected_version`."""
+    def delete(self, workspace_id: str, workflow_id: str) -> None:
+        """Raises NotFound."""
+
+
+class DocumentRepository(Protocol):
+    def add(self, document: Document) -> None: ...
+    def get(self, workspace_id: str, document_id: str) -> Document:
+        """Raises NotFound."""
+    def save(self, document: Document) -> None: ...
+
+
+class ExecutionRepository(Protocol):
+    def add(self, execution: Execution) -> Execution:
+        """Stores a new execution, once per (workspace, idempotency_key): when the key is taken,
+        returns the execution stored under it and stores nothing."""
+    def get(self, workspace_id: str, execution_id: str) -> Execution:
+        """Raises NotFound."""
+    def save(self, execution: Execution) -> Execution:
+        """Conditional write: raises Conflict unless the stored revision is execution.revision.
+        Returns the execution as stored (revision + 1)."""
+    def list_for_workflow(self, workspace_id: str, workflow_id: str, status: ExecutionStatus | None,
+                          limit: int, cursor: str | None) -> Page[Execution]:
+        """Newest first."""
+    def list_unfinished(self) -> list[Execution]:
+        """Queued or processing executions of every workspace (local engine resume)."""
+    def put_step_output(self, workspace_id: str, execution_id: str, step_id: str, output: dict[str, Any]) -> None: ...
+    def get_step_output(self, workspace_id: str, execution_id: str, step_id: str) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    url: str
+    method: str
+    headers: dict[str, str]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    size: int
+    content_type: str | None
+
+
+class BlobStore(Protocol):
+    def presign_upload(self, key: str, content_type: str, size: int | None, expires_at: datetime) -> UploadTarget: ...
+    def presign_download(self, key: str, expires_at: datetime, filename: str | None = None) -> str: ...
+    def head(self, key: str) -> StoredObject | None: ...
+    def read(self, key: str) -> bytes: ...
+    def write(self, key: str, data: bytes, content_type: str) -> None: ...
+    def sha256(self, key: str) -> str: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, detail_type: str, workspace_id: str, detail: dict[str, Any]) -> None: ...
+
+
+class ExecutionLauncher(Protocol):
+    def launch(self, execution: Execution) -> None:
+        """Hands a stored, queued execution to the orchestrator. Safe to call twice for one run."""
+    def cancel(self, execution: Execution) -> None: ...
+
+
+@dataclass
+class Ports:
+    """Everything a use-case may touch, built by one composition root per runtime."""
+
+    keys: ApiKeyRepository
+    workflows: WorkflowRepository
+    documents: DocumentRepository
+    executions: ExecutionRepository
+    blobs: BlobStore
+    events: EventPublisher
+    launcher: ExecutionLauncher
+    limits: Limits
