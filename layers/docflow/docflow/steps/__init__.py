@@ -1,0 +1,1 @@
+"""Workflow steps: pure functions of their input and config (import only `docflow.domain`)."""

@@ -1,0 +1,164 @@
+"""The `docflow` command (DESIGN.md §6). Exit codes: 0 success, 1 failed run, 2 bad usage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mimetypes
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+FINAL = {"completed", "failed", "canceled"}
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    print(f"docflow: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from docflow.runtime.local_server import RunningServer
+    from docflow.runtime.settings import LocalSettings
+
+    settings = LocalSettings.from_env(data_dir=args.data_dir, host=args.host, port=args.port, workers=args.workers)
+    server = RunningServer(settings)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    print(f"Docflow local mode on {server.url} (data in {settings.data_dir.resolve()}); "
+          f"API docs at {server.url}/v1/docs", file=sys.stderr, flush=True)
+    if server.resumed:
+        print(f"resumed {server.resumed} unfinished execution(s)", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    from docflow.domain.errors import DocflowError
+    from docflow.runtime.local import LocalRuntime
+    from docflow.runtime.settings import LocalSettings
+    from docflow.usecases.keys import issue_key
+
+    runtime = LocalRuntime(LocalSettings.from_env(data_dir=args.data_dir, workers=1))
+    try:
+        issued = issue_key(runtime.ports.keys, args.workspace, args.name)
+    except DocflowError as exc:
+        _fail(exc.message)
+    finally:
+        runtime.close()
+    print(issued.secret)
+    print(f"key {issued.key.id} ({issued.key.prefix}…) in workspace '{issued.key.workspace_id}': "
+          "store it now, it is not shown again", file=sys.stderr)
+    return 0
+
+
+class _Api:
+    def __init__(self, url: str, key: str) -> None:
+        import requests
+
+        self.url = url.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {key}"
+
+    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        import requests
+
+        try:
+            response = self.session.request(method, f"{self.url}{path}", timeout=60, **kwargs)
+        except requests.ConnectionError:
+            _fail(f"cannot reach {self.url}: is `docflow serve` running?", 1)
+        body = response.json() if response.content else {}
+        if response.status_code >= 400:
+            error = body.get("error", {}) if isinstance(body, dict) else {}
+            _fail(f"{method} {path}: {response.status_code} {error.get('message', response.text)}", 1)
+        return dict(body)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import requests
+
+    key = os.environ.get("DOCFLOW_API_KEY")
+    if not key:
+        _fail("set DOCFLOW_API_KEY to an API key (create one with `docflow keys create --name NAME`)")
+    path = Path(args.file)
+    if not path.is_file():
+        _fail(f"no such file: {path}")
+    content_type = args.content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    api = _Api(args.url, key)
+    handle = api.call("POST", "/v1/documents",
+                      json={"name": path.name, "content_type": content_type, "size": path.stat().st_size})
+    with path.open("rb") as data:
+        upload = requests.put(handle["file_url"], data=data, headers=handle["upload_headers"], timeout=600)
+    if upload.status_code >= 300:
+        _fail(f"upload refused: {upload.status_code} {upload.text}", 1)
+    execution = api.call("POST", f"/v1/workflows/{args.workflow_id}/executions",
+                         json={"document_id": handle["id"], "title": path.name})
+    if not args.wait:
+        print(json.dumps(execution, indent=2))
+        return 0
+    seen = 0
+    deadline = time.monotonic() + args.timeout
+    while True:
+        for change in execution["status_history"][seen:]:
+            print(f"{change['time']}  {change['status']}  {change.get('message') or ''}".rstrip(), file=sys.stderr)
+        seen = len(execution["status_history"])
+        if execution["status"] in FINAL:
+            break
+        if time.monotonic() > deadline:
+            _fail(f"execution {execution['id']} still {execution['status']} after {args.timeout}s", 1)
+        time.sleep(0.2)
+        execution = api.call("GET", f"/v1/executions/{execution['id']}")
+    if execution["status"] != "completed":
+        print(json.dumps({"id": execution["id"], "status": execution["status"], "error": execution["error"]},
+                         indent=2))
+        return 1
+    print(json.dumps(execution["output"], indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="docflow", description="Docflow: document workflows behind a REST API")
+    commands = parser.add_subparsers(dest="command", required=True)
+    data_dir = {"default": None, "help": "where local mode keeps its data (DOCFLOW_DATA_DIR, default .docflow)"}
+
+    serve = commands.add_parser("serve", help="run local mode: the API, the engine and the storage on this machine")
+    serve.add_argument("--host", default=None, help="interface to listen on (DOCFLOW_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (DOCFLOW_PORT, default 8080; 0 picks a free one)")
+    serve.add_argument("--data-dir", type=Path, **data_dir)  # type: ignore[arg-type]
+    serve.add_argument("--workers", type=int, default=None, help="executions run at once (DOCFLOW_WORKERS)")
+    serve.set_defaults(func=_serve)
+
+    keys = commands.add_parser("keys", help="manage API keys of local mode")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="create an API key and print it once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--workspace", default="default", help="workspace of the key, created if new")
+    create.add_argument("--data-dir", type=Path, **data_dir)  # type: ignore[arg-type]
+    create.set_defaults(func=_keys_create)
+
+    run = commands.add_parser("run", help="upload FILE and run workflow WORKFLOW_ID on it")
+    run.add_argument("workflow_id")
+    run.add_argument("file")
+    run.add_argument("--wait", action="store_true", help="show progress and print output.values as JSON")
+    run.add_argument("--url", default=os.environ.get("DOCFLOW_URL", "http://127.0.0.1:8080"),
+                     help="API base URL (DOCFLOW_URL)")
+    run.add_argument("--content-type", default=None, help="override the type guessed from the file name")
+    run.add_argument("--timeout", type=float, default=600, help="seconds --wait waits at most")
+    run.set_defaults(func=_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

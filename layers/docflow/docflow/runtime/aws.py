@@ -1,0 +1,52 @@
+"""Composition root on AWS: DynamoDB, S3, EventBridge, Step Functions. Called by functions/* only.
+
+Clients are built on first use, not at import: cold starts pay only for what a handler touches."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from docflow.adapters.aws.clients import make_clients
+from docflow.adapters.aws.dynamodb import (
+    DynamoApiKeyRepository,
+    DynamoDocumentRepository,
+    DynamoExecutionRepository,
+    DynamoWorkflowRepository,
+)
+from docflow.adapters.aws.events import EventBridgePublisher
+from docflow.adapters.aws.s3 import S3BlobStore
+from docflow.adapters.aws.stepfunctions import StepFunctionsLauncher
+from docflow.domain.errors import DocflowError
+from docflow.domain.models import Execution
+from docflow.ports import Ports
+from docflow.runtime.settings import AwsSettings
+
+
+class _NoLauncher:
+    """For functions that never start runs (the step and upload handlers)."""
+
+    def launch(self, execution: Execution) -> None:
+        raise DocflowError("this function cannot start executions (DOCFLOW_STATE_MACHINE_ARN is not set)")
+
+    def cancel(self, execution: Execution) -> None:
+        raise DocflowError("this function cannot cancel executions (DOCFLOW_STATE_MACHINE_ARN is not set)")
+
+
+@cache
+def ports() -> Ports:
+    settings = AwsSettings.from_env()
+    clients = make_clients()
+    blobs = S3BlobStore(clients.s3, settings.bucket)
+    launcher = (StepFunctionsLauncher(clients.stepfunctions, settings.state_machine_arn)
+                if settings.state_machine_arn else _NoLauncher())
+    return Ports(
+        keys=DynamoApiKeyRepository(clients.dynamodb, settings.table),
+        workflows=DynamoWorkflowRepository(clients.dynamodb, settings.table),
+        documents=DynamoDocumentRepository(clients.dynamodb, settings.table),
+        executions=DynamoExecutionRepository(clients.dynamodb, settings.table, blobs,
+                                             settings.limits.inline_output_bytes),
+        blobs=blobs,
+        events=EventBridgePublisher(clients.events, settings.event_bus),
+        launcher=launcher,
+        limits=settings.limits,
+    )

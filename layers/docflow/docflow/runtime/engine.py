@@ -1,0 +1,73 @@
+"""The local orchestrator: a worker pool that drives each execution through `usecases.run`,
+step by step, exactly as the state machine does on AWS (same functions, same decisions)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from docflow.domain.errors import StepFailed
+from docflow.domain.models import Execution
+from docflow.ports import Ports
+from docflow.usecases import run
+
+log = logging.getLogger("docflow.engine")
+
+
+class LocalEngine:
+    """Implements the ExecutionLauncher port for local mode."""
+
+    def __init__(self, workers: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="docflow-engine")
+        self._ports: Ports | None = None
+        self._running: dict[str, Future[None]] = {}
+        self._lock = threading.Lock()
+
+    def attach(self, ports: Ports) -> None:
+        self._ports = ports
+
+    def launch(self, execution: Execution) -> None:
+        with self._lock:
+            if execution.id in self._running:
+                return  # one run is driven by one worker
+            future = self._pool.submit(self._drive, execution.workspace_id, execution.id)
+            self._running[execution.id] = future
+        future.add_done_callback(lambda _: self._forget(execution.id))
+
+    def cancel(self, execution: Execution) -> None:
+        """Nothing to stop: the worker sees the canceled status before its next step."""
+
+    def resume(self) -> int:
+        """Relaunches every run a stop interrupted; returns how many."""
+        assert self._ports is not None
+        unfinished = self._ports.executions.list_unfinished()
+        for execution in unfinished:
+            self.launch(execution)
+        return len(unfinished)
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        with self._lock:
+            futures = list(self._running.values())
+        for future in futures:
+            future.result(timeout=timeout)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _forget(self, execution_id: str) -> None:
+        with self._lock:
+            self._running.pop(execution_id, None)
+
+    def _drive(self, workspace_id: str, execution_id: str) -> None:
+        ports = self._ports
+        assert ports is not None
+        try:
+            progress = run.begin(ports, workspace_id, execution_id)
+            while progress.step is not None:
+                progress = run.run_step(ports, workspace_id, execution_id, progress.step.step_id)
+        except StepFailed:
+            pass  # run_step has recorded the failure on the execution
+        except Exception as exc:  # the catch-all, like the state machine's Catch → MarkFailed
+            log.exception("execution %s failed", execution_id)
+            run.fail(ports, workspace_id, execution_id, run.error_of(exc))

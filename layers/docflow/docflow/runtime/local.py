@@ -1,0 +1,59 @@
+"""Composition root for local mode: SQLite (WAL) + files under the data dir, an in-process
+event bus and the local engine. Called by `docflow serve` and the `docflow keys` commands."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from docflow.adapters.local.events import InProcessEventBus
+from docflow.adapters.local.files import LocalBlobStore
+from docflow.adapters.local.sqlite import (
+    SqliteApiKeyRepository,
+    SqliteDatabase,
+    SqliteDocumentRepository,
+    SqliteExecutionRepository,
+    SqliteWorkflowRepository,
+)
+from docflow.ports import Ports
+from docflow.runtime.engine import LocalEngine
+from docflow.runtime.settings import LocalSettings
+
+
+def _signing_secret(data_dir: Path) -> bytes:
+    """Kept on disk so upload URLs handed out before a restart still work after it."""
+    path = data_dir / "signing.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
+
+
+class LocalRuntime:
+    def __init__(self, settings: LocalSettings, base_url: str | None = None) -> None:
+        self.settings = settings
+        data_dir = settings.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.base_url = base_url or f"http://{settings.host}:{settings.port}"
+        self.db = SqliteDatabase(data_dir / "docflow.sqlite3")
+        self.blobs = LocalBlobStore(data_dir / "files", self.base_url, _signing_secret(data_dir),
+                                    max_upload_bytes=settings.limits.max_upload_bytes)
+        self.events = InProcessEventBus()
+        self.engine = LocalEngine(settings.workers)
+        self.ports = Ports(
+            keys=SqliteApiKeyRepository(self.db),
+            workflows=SqliteWorkflowRepository(self.db),
+            documents=SqliteDocumentRepository(self.db),
+            executions=SqliteExecutionRepository(self.db, self.blobs, settings.limits.inline_output_bytes),
+            blobs=self.blobs,
+            events=self.events,
+            launcher=self.engine,
+            limits=settings.limits,
+        )
+        self.engine.attach(self.ports)
+
+    def close(self) -> None:
+        self.engine.shutdown()
+        self.db.close()

@@ -1,0 +1,214 @@
+"""Local mode over HTTP: a WSGI app served by waitress.
+
+`/v1/*` is turned into the same API Gateway (HTTP API, payload 2.0) event the Lambda gets, after
+the same API-key check the Lambda authorizer does; `/files/*` plays S3's part for the signed,
+expiring upload and download URLs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+from docflow.api.app import PUBLIC_PATHS, create_app, error_result, handle
+from docflow.domain.clock import utc_now
+from docflow.domain.errors import BadRequest, Conflict, DocflowError, Forbidden, NotFound, PayloadTooLarge
+from docflow.domain.models import DocumentStatus
+from docflow.runtime.local import LocalRuntime
+from docflow.runtime.settings import LocalSettings
+from docflow.usecases.documents import media_type, record_upload_by_key
+from docflow.usecases.keys import authenticate, ensure_key
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+FILES_PREFIX = "/files/"
+_CHUNK = 256 * 1024
+
+
+def _status_line(code: int) -> str:
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return f"{code} Unknown"
+
+
+class LocalHttpApp:
+    """The WSGI callable. Powertools resolvers keep per-request state, so each server thread
+    gets its own resolver over the shared ports."""
+
+    def __init__(self, runtime: LocalRuntime) -> None:
+        self.runtime = runtime
+        self._local = threading.local()
+
+    def _resolver(self) -> APIGatewayHttpResolver:
+        app = getattr(self._local, "app", None)
+        if app is None:
+            app = self._local.app = create_app(self.runtime.ports)
+        return app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or "/"
+        try:
+            if path.startswith(FILES_PREFIX):
+                return self._files(environ, start_response, unquote(path[len(FILES_PREFIX):]))
+            return self._api(environ, start_response, path)
+        except DocflowError as exc:
+            return self._send_result(start_response, error_result(exc))
+
+    # --- /v1: the API ------------------------------------------------------------------------
+    def _api(self, environ: dict[str, Any], start_response: StartResponse, path: str) -> Iterable[bytes]:
+        headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
+                   if key.startswith("HTTP_")}
+        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if environ.get(key):
+                headers[key.replace("_", "-").lower()] = environ[key]
+        authorizer: dict[str, Any] = {}
+        if path not in PUBLIC_PATHS:
+            key = authenticate(self.runtime.ports.keys, headers.get("authorization"))
+            authorizer = {"workspace_id": key.workspace_id, "key_id": key.id}
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        limit = self.runtime.settings.limits.max_request_bytes
+        if length > limit:
+            raise PayloadTooLarge(f"request body is {length} bytes, over the {limit} byte limit; upload large "
+                                  "files through POST /v1/documents and PUT to its file_url")
+        raw = environ["wsgi.input"].read(length) if length else b""
+        event = self._event(environ, path, headers, raw, authorizer)
+        result = handle(self._resolver(), limit, event, None)
+        return self._send_result(start_response, result)
+
+    @staticmethod
+    def _event(environ: dict[str, Any], path: str, headers: dict[str, str], raw: bytes,
+               authorizer: dict[str, Any]) -> dict[str, Any]:
+        query = environ.get("QUERY_STRING", "")
+        params: dict[str, str] = {}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            params[name] = f"{params[name]},{value}" if name in params else value
+        try:
+            body, encoded = raw.decode(), False
+        except UnicodeDecodeError:
+            body, encoded = base64.b64encode(raw).decode(), True
+        now = time.time()
+        return {
+            "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+            "headers": headers, "queryStringParameters": params or None, "body": body or None,
+            "isBase64Encoded": encoded,
+            "requestContext": {
+                "accountId": "local", "apiId": "local", "domainName": headers.get("host", "localhost"),
+                "http": {"method": environ["REQUEST_METHOD"], "path": path, "protocol": "HTTP/1.1",
+                         "sourceIp": environ.get("REMOTE_ADDR", ""), "userAgent": headers.get("user-agent", "")},
+                "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
+                "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)), "timeEpoch": int(now * 1000),
+                "authorizer": {"lambda": authorizer},
+            },
+        }
+
+    @staticmethod
+    def _send_result(start_response: StartResponse, result: dict[str, Any]) -> Iterable[bytes]:
+        headers = [(k, str(v)) for k, v in (result.get("headers") or {}).items()]
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers.extend((name, str(v)) for v in values)
+        headers.extend(("Set-Cookie", c) for c in result.get("cookies") or [])
+        body = result.get("body") or ""
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+        headers = [h for h in headers if h[0].lower() != "content-length"] + [("Content-Length", str(len(data)))]
+        start_response(_status_line(int(result["statusCode"])), headers)
+        return [data]
+
+    # --- /files: signed uploads and downloads ------------------------------------------------
+    def _files(self, environ: dict[str, Any], start_response: StartResponse, key: str) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        blobs = self.runtime.blobs
+        if method not in ("PUT", "GET", "HEAD"):
+            raise BadRequest(f"{method} is not supported on file URLs")
+        grant = blobs.verify("GET" if method == "HEAD" else method, key, query, utc_now())
+        if method == "PUT":
+            return self._upload(environ, start_response, key, grant.content_type or "",
+                                grant.max_bytes or self.runtime.settings.limits.max_upload_bytes)
+        stored = blobs.head(key)
+        if stored is None:
+            raise NotFound("no file at this URL")
+        headers = [("Content-Type", stored.content_type or "application/octet-stream"),
+                   ("Content-Length", str(stored.size))]
+        if grant.filename:
+            headers.append(("Content-Disposition", f"attachment; filename*=UTF-8''{grant.filename}"))
+        start_response("200 OK", headers)
+        return [] if method == "HEAD" else _stream(blobs.open_read(key))
+
+    def _upload(self, environ: dict[str, Any], start_response: StartResponse, key: str, content_type: str,
+                max_bytes: int) -> Iterable[bytes]:
+        sent_type = environ.get("CONTENT_TYPE", "")
+        if content_type and media_type(sent_type) != media_type(content_type):
+            raise Forbidden(f"this URL was signed for Content-Type '{content_type}', the request sent "
+                            f"'{sent_type or 'none'}'")
+        if self._already_uploaded(key):
+            raise Conflict("this document has already been uploaded; create a new document for other bytes")
+        length = environ.get("CONTENT_LENGTH")
+        stored = self.runtime.blobs.write_stream(key, environ["wsgi.input"], int(length) if length else None,
+                                                 max_bytes, content_type or sent_type)
+        record_upload_by_key(self.runtime.ports, key)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"key": key, "size": stored.size}).encode()]
+
+    def _already_uploaded(self, key: str) -> bool:
+        parts = key.split("/")
+        if len(parts) != 3 or parts[0] != "documents":
+            return False
+        try:
+            document = self.runtime.ports.documents.get(parts[1], parts[2])
+        except NotFound:
+            return False
+        return document.status != DocumentStatus.PENDING_UPLOAD
+
+
+def _stream(handle: Any) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(_CHUNK):
+            yield chunk
+
+
+class RunningServer:
+    """Local mode started in this process: the server thread, its URL and its runtime."""
+
+    def __init__(self, settings: LocalSettings, *, threads: int = 8) -> None:
+        from waitress.server import create_server
+
+        self._dispatch = _Dispatch()
+        self._server = create_server(self._dispatch, host=settings.host, port=settings.port, threads=threads,
+                                     max_request_body_size=settings.limits.max_upload_bytes + 1024,
+                                     ident="docflow")
+        port = self._server.effective_port
+        self.url = f"http://{settings.host}:{port}"
+        self.runtime = LocalRuntime(settings, base_url=self.url)
+        if settings.api_key:
+            ensure_key(self.runtime.ports.keys, settings.api_key)
+        self._dispatch.target = LocalHttpApp(self.runtime)
+        self.resumed = self.runtime.engine.resume()
+        self._thread: threading.Thread | None = None
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def start(self) -> RunningServer:
+        self._thread = threading.Thread(target=self._server.run, name="docflow-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.close()
+        self.runtime.close()
+
+
+class _Dispatch:
+    target: LocalHttpApp | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        assert self.target is not None
+        return self.target(environ, start_response)

@@ -1,0 +1,64 @@
+"""Settings from DOCFLOW_* environment variables (flags override them in the CLI)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from docflow.domain.limits import Limits
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def limits_from_env() -> Limits:
+    """Each limit of DESIGN.md §5 as DOCFLOW_<NAME> (e.g. DOCFLOW_MAX_UPLOAD_BYTES)."""
+    defaults = Limits()
+    return Limits(**{f.name: _env_int(f"DOCFLOW_{f.name.upper()}", getattr(defaults, f.name)) for f in fields(Limits)})
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    data_dir: Path = Path(".docflow")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 4
+    api_key: str | None = None
+    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> LocalSettings:
+        values: dict[str, object] = {
+            "data_dir": Path(os.environ.get("DOCFLOW_DATA_DIR") or ".docflow"),
+            "host": os.environ.get("DOCFLOW_HOST") or "127.0.0.1",
+            "port": _env_int("DOCFLOW_PORT", 8080),
+            "workers": _env_int("DOCFLOW_WORKERS", 4),
+            "api_key": os.environ.get("DOCFLOW_API_KEY") or None,
+            "limits": limits_from_env(),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    table: str
+    bucket: str
+    event_bus: str
+    state_machine_arn: str | None
+    limits: Limits
+
+    @classmethod
+    def from_env(cls) -> AwsSettings:
+        return cls(table=os.environ["DOCFLOW_TABLE"], bucket=os.environ["DOCFLOW_BUCKET"],
+                   event_bus=os.environ.get("DOCFLOW_EVENT_BUS", "default"),
+                   state_machine_arn=os.environ.get("DOCFLOW_STATE_MACHINE_ARN") or None,
+                   limits=limits_from_env())

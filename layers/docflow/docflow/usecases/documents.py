@@ -1,0 +1,103 @@
+"""Document handles: a record plus a signed, expiring upload URL; status follows the upload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from docflow.domain.clock import utc_now
+from docflow.domain.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from docflow.domain.models import Document, DocumentStatus
+from docflow.ports import Ports, UploadTarget
+
+# Types a document may have. Parse handles PDF and text today; images wait for OCR.
+ACCEPTED_CONTENT_TYPES = frozenset({
+    "application/pdf", "text/plain", "text/csv", "text/markdown", "text/tab-separated-values",
+    "image/png", "image/jpeg", "image/tiff",
+})
+
+
+@dataclass(frozen=True)
+class DocumentHandle:
+    document: Document
+    upload: UploadTarget
+
+
+def media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def create_document(ports: Ports, workspace_id: str, name: str, content_type: str,
+                    size: int | None) -> DocumentHandle:
+    if media_type(content_type) not in ACCEPTED_CONTENT_TYPES:
+        raise UnsupportedMediaType(
+            f"content_type '{content_type}' is not supported; use one of {', '.join(sorted(ACCEPTED_CONTENT_TYPES))}")
+    limit = ports.limits.max_upload_bytes
+    if size is not None and size > limit:
+        raise PayloadTooLarge(f"size {size} bytes is over the upload limit of {limit} bytes")
+    if size is not None and size <= 0:
+        raise ValidationFailed("size must be a positive number of bytes",
+                               details=[{"loc": ["body", "size"], "msg": "must be > 0"}])
+    now = utc_now()
+    document = Document(workspace_id=workspace_id, name=name, content_type=content_type, declared_size=size,
+                        storage_key="", upload_expires_at=now + timedelta(seconds=ports.limits.upload_url_ttl_seconds))
+    document = document.model_copy(update={"storage_key": f"documents/{workspace_id}/{document.id}"})
+    upload = ports.blobs.presign_upload(document.storage_key, content_type, size, document.upload_expires_at)
+    ports.documents.add(document)
+    return DocumentHandle(document=document, upload=upload)
+
+
+def get_document(ports: Ports, workspace_id: str, document_id: str) -> Document:
+    return refresh_upload(ports, ports.documents.get(workspace_id, document_id))
+
+
+def download_url(ports: Ports, document: Document) -> str | None:
+    if document.status not in (DocumentStatus.UPLOADED, DocumentStatus.PROCESSED):
+        return None
+    expires = utc_now() + timedelta(seconds=ports.limits.download_url_ttl_seconds)
+    return ports.blobs.presign_download(document.storage_key, expires, filename=document.name)
+
+
+def refresh_upload(ports: Ports, document: Document) -> Document:
+    """Records an upload that has landed but not been seen yet (the S3 event may still be on its way)."""
+    if document.status != DocumentStatus.PENDING_UPLOAD:
+        return document
+    stored = ports.blobs.head(document.storage_key)
+    return document if stored is None else record_upload(ports, document)
+
+
+def record_upload(ports: Ports, document: Document) -> Document:
+    """Checks the stored bytes against the handle and moves the document to uploaded or rejected."""
+    if document.status != DocumentStatus.PENDING_UPLOAD:
+        return document  # redelivered upload event: already recorded
+    stored = ports.blobs.head(document.storage_key)
+    if stored is None:
+        return document
+    now = utc_now()
+    reason = None
+    if document.declared_size is not None and stored.size != document.declared_size:
+        reason = f"uploaded {stored.size} bytes, the handle declared {document.declared_size}"
+    elif stored.size > ports.limits.max_upload_bytes:
+        reason = f"uploaded {stored.size} bytes, over the limit of {ports.limits.max_upload_bytes}"
+    elif stored.size == 0:
+        reason = "the uploaded file is empty"
+    if reason is not None:
+        updated = document.model_copy(update={"status": DocumentStatus.REJECTED, "rejection_reason": reason,
+                                              "size": stored.size, "updated_at": now})
+    else:
+        updated = document.model_copy(update={"status": DocumentStatus.UPLOADED, "size": stored.size,
+                                              "sha256": ports.blobs.sha256(document.storage_key), "updated_at": now})
+    ports.documents.save(updated)
+    if updated.status == DocumentStatus.UPLOADED:
+        ports.events.publish("document.uploaded", document.workspace_id, {
+            "document_id": updated.id, "name": updated.name, "content_type": updated.content_type,
+            "size": updated.size, "sha256": updated.sha256})
+    return updated
+
+
+def record_upload_by_key(ports: Ports, storage_key: str) -> Document | None:
+    """Entry point for storage events: `documents/<workspace>/<document id>`."""
+    parts = storage_key.split("/")
+    if len(parts) != 3 or parts[0] != "documents":
+        return None
+    return record_upload(ports, ports.documents.get(parts[1], parts[2]))

@@ -1,0 +1,136 @@
+"""Start, read, list, acknowledge and cancel executions. Every start path converges on `start_execution`."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from docflow.domain.clock import utc_now
+from docflow.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
+from docflow.domain.flow import validate_bounds
+from docflow.domain.models import (
+    DocumentStatus,
+    Execution,
+    ExecutionError,
+    ExecutionStatus,
+    Page,
+    StatusChange,
+    TriggerMethod,
+)
+from docflow.domain.status import move
+from docflow.ports import Ports
+from docflow.usecases.documents import refresh_upload
+
+MAX_SAVE_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    document_ids: list[str]
+    name: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    trigger_data: dict[str, Any] = field(default_factory=dict)
+    start_step: str | None = None
+    end_step: str | None = None
+    result_step: str | None = None
+    trigger_method: TriggerMethod = "api"
+    triggered_by: str | None = None
+    idempotency_key: str | None = None
+
+
+def idempotency_scope(workflow_id: str, key: str) -> str:
+    """Keys are scoped to the workflow, and hashed so any caller string fits the store's key limits."""
+    return hashlib.sha256(f"{workflow_id}\n{key}".encode()).hexdigest()
+
+
+def start_execution(ports: Ports, workspace_id: str, workflow_id: str, request: StartRequest) -> Execution:
+    """Stores the run once per idempotency key and hands it to the orchestrator."""
+    workflow = ports.workflows.get(workspace_id, workflow_id)
+    if not workflow.enabled:
+        raise Conflict(f"workflow {workflow_id} is disabled; enable it to start runs")
+    validate_bounds(workflow.definition, start_step=request.start_step, end_step=request.end_step,
+                    result_step=request.result_step)
+    if not request.document_ids:
+        raise ValidationFailed("give document_id (or document_ids) of an uploaded document",
+                               details=[{"loc": ["body", "document_id"], "msg": "required"}])
+    for document_id in request.document_ids:
+        document = refresh_upload(ports, ports.documents.get(workspace_id, document_id))
+        if document.status == DocumentStatus.PENDING_UPLOAD:
+            raise Conflict(f"document {document_id} has not been uploaded yet: PUT its bytes to file_url first")
+        if document.status == DocumentStatus.REJECTED:
+            raise Conflict(f"document {document_id} was rejected: {document.rejection_reason}")
+    now = utc_now()
+    execution = Execution(
+        workflow_id=workflow.id, workflow_version=workflow.version, workspace_id=workspace_id, name=request.name,
+        metadata=request.metadata, trigger_method=request.trigger_method, triggered_by=request.triggered_by,
+        trigger_data=request.trigger_data, documents=request.document_ids, start_step=request.start_step,
+        end_step=request.end_step, result_step=request.result_step,
+        idempotency_key=idempotency_scope(workflow.id, request.idempotency_key) if request.idempotency_key else None,
+        created_at=now, updated_at=now,
+        status_history=[StatusChange(status=ExecutionStatus.QUEUED, time=now,
+                                     message=f"started by {request.trigger_method}")],
+    )
+    stored = ports.executions.add(execution)
+    if stored.status == ExecutionStatus.QUEUED:
+        # A retried start re-launches a run that may never have reached the orchestrator;
+        # the launcher itself refuses to start one run twice.
+        ports.launcher.launch(stored)
+    return stored
+
+
+def get_execution(ports: Ports, workspace_id: str, execution_id: str, workflow_id: str | None = None) -> Execution:
+    execution = ports.executions.get(workspace_id, execution_id)
+    if workflow_id is not None and execution.workflow_id != workflow_id:
+        raise NotFound(f"execution {execution_id} not found in workflow {workflow_id}")
+    return execution
+
+
+def list_executions(ports: Ports, workspace_id: str, workflow_id: str, status: ExecutionStatus | None,
+                    limit: int, cursor: str | None) -> Page[Execution]:
+    ports.workflows.get(workspace_id, workflow_id)  # 404 for an unknown or foreign workflow
+    return ports.executions.list_for_workflow(workspace_id, workflow_id, status, limit, cursor)
+
+
+def update_execution(ports: Ports, workspace_id: str, execution_id: str,
+                     change: Callable[[Execution], Execution | None]) -> Execution:
+    """Read-modify-conditional-write, retried on a concurrent change: no update is ever lost."""
+    for _ in range(MAX_SAVE_ATTEMPTS):
+        current = ports.executions.get(workspace_id, execution_id)
+        updated = change(current)
+        if updated is None:
+            return current
+        try:
+            return ports.executions.save(updated)
+        except Conflict:
+            continue
+    raise Conflict(f"execution {execution_id} is changing too often; try again")
+
+
+def acknowledge_execution(ports: Ports, workspace_id: str, workflow_id: str, execution_id: str) -> Execution:
+    get_execution(ports, workspace_id, execution_id, workflow_id)
+
+    def acknowledge(current: Execution) -> Execution | None:
+        if not current.status.is_final:
+            raise IllegalTransition(
+                f"execution {execution_id} is {current.status.value}; only a finished run can be marked consumed")
+        if current.acknowledged:
+            return None
+        return current.model_copy(update={"acknowledged": True, "updated_at": utc_now()})
+
+    return update_execution(ports, workspace_id, execution_id, acknowledge)
+
+
+def cancel_execution(ports: Ports, workspace_id: str, workflow_id: str, execution_id: str) -> Execution:
+    get_execution(ports, workspace_id, execution_id, workflow_id)
+
+    def cancel(current: Execution) -> Execution | None:
+        if current.status == ExecutionStatus.CANCELED:
+            return None
+        return move(current, ExecutionStatus.CANCELED, utc_now(), "canceled by request").model_copy(
+            update={"error": ExecutionError(code="canceled", message="canceled by request")})
+
+    canceled = update_execution(ports, workspace_id, execution_id, cancel)
+    ports.launcher.cancel(canceled)
+    return canceled

@@ -1,0 +1,231 @@
+"""Running an execution, one step at a time. Both orchestrators call exactly these functions:
+the local engine in a loop, the state machine once per Task. What runs next comes from
+`domain.flow.next_step` over the stored log, so a retried or resumed call never runs a step twice."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from docflow.domain.clock import utc_now
+from docflow.domain.documents import Extraction, ParsedDocument
+from docflow.domain.errors import DocflowError, StepFailed
+from docflow.domain.flow import NextStep, next_step
+from docflow.domain.models import (
+    DocumentStatus,
+    Execution,
+    ExecutionError,
+    ExecutionLogEntry,
+    ExecutionOutput,
+    ExecutionStatus,
+    StepDefinition,
+    StepStatus,
+    Workflow,
+)
+from docflow.domain.status import move
+from docflow.ports import Ports
+from docflow.steps.extract import ExtractConfig, extract_fields
+from docflow.steps.parse import ParseConfig, parse_document
+from docflow.usecases.executions import update_execution
+
+DONE = "done"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the orchestrator does next: run `step`, or stop (`step` is None)."""
+
+    workspace_id: str
+    execution_id: str
+    step: NextStep | None
+
+    def to_payload(self) -> dict[str, Any]:
+        nxt = {"type": DONE, "step_id": None} if self.step is None else {"type": self.step.type,
+                                                                          "step_id": self.step.step_id}
+        return {"workspace_id": self.workspace_id, "execution_id": self.execution_id, "next": nxt}
+
+
+def _load(ports: Ports, workspace_id: str, execution_id: str) -> tuple[Execution, Workflow]:
+    execution = ports.executions.get(workspace_id, execution_id)
+    # Runs use the workflow as it is now; `workflow_version` records which version started the run.
+    return execution, ports.workflows.get(workspace_id, execution.workflow_id)
+
+
+def _progress(execution: Execution, workflow: Workflow) -> Progress:
+    if execution.status != ExecutionStatus.PROCESSING:
+        return Progress(execution.workspace_id, execution.id, None)
+    return Progress(execution.workspace_id, execution.id, next_step(workflow, execution))
+
+
+def begin(ports: Ports, workspace_id: str, execution_id: str) -> Progress:
+    """queued → processing; idempotent, so a redelivered start just reports the next step."""
+    def start(current: Execution) -> Execution | None:
+        if current.status != ExecutionStatus.QUEUED:
+            return None
+        return move(current, ExecutionStatus.PROCESSING, utc_now())
+
+    execution = update_execution(ports, workspace_id, execution_id, start)
+    execution, workflow = _load(ports, workspace_id, execution.id)
+    progress = _progress(execution, workflow)
+    if progress.step is None and execution.status == ExecutionStatus.PROCESSING:
+        return finish(ports, execution, workflow)
+    return progress
+
+
+def run_step(ports: Ports, workspace_id: str, execution_id: str, step_id: str) -> Progress:
+    execution, workflow = _load(ports, workspace_id, execution_id)
+    progress = _progress(execution, workflow)
+    if progress.step is None or progress.step.step_id != step_id:
+        return progress  # canceled meanwhile, or a retried call for a step that already ran
+    step = workflow.step(step_id)
+    assert step is not None  # next_step only names steps of the workflow
+    started, clock = utc_now(), time.perf_counter()
+    try:
+        output = _execute(ports, execution, workflow, step)
+    except StepFailed as exc:
+        _record_failure(ports, execution, step, started, clock, exc)
+        raise
+    ports.executions.put_step_output(workspace_id, execution_id, step_id, output)
+    entry = _log_entry(step, StepStatus.COMPLETED, started, clock)
+
+    def record(current: Execution) -> Execution | None:
+        if current.status != ExecutionStatus.PROCESSING:
+            return None
+        return current.model_copy(update={"execution_log": [*current.execution_log, entry], "updated_at": utc_now()})
+
+    execution = update_execution(ports, workspace_id, execution_id, record)
+    if step.type == "extract":
+        ports.events.publish("extraction.completed", workspace_id, {
+            "execution_id": execution_id, "workflow_id": execution.workflow_id, "step_id": step_id,
+            "values": output.get("values", {})})
+    progress = _progress(execution, workflow)
+    if progress.step is None and execution.status == ExecutionStatus.PROCESSING:
+        return finish(ports, execution, workflow)
+    return progress
+
+
+def finish(ports: Ports, execution: Execution, workflow: Workflow) -> Progress:
+    output = _output(ports, execution, workflow)
+
+    def complete(current: Execution) -> Execution | None:
+        if current.status != ExecutionStatus.PROCESSING:
+            return None
+        return move(current, ExecutionStatus.COMPLETED, utc_now()).model_copy(update={"output": output})
+
+    done = update_execution(ports, execution.workspace_id, execution.id, complete)
+    if done.status == ExecutionStatus.COMPLETED and execution.status != ExecutionStatus.COMPLETED:
+        _mark_documents_processed(ports, done)
+        ports.events.publish("execution.completed", done.workspace_id, _event_detail(done))
+    return Progress(done.workspace_id, done.id, None)
+
+
+def fail(ports: Ports, workspace_id: str, execution_id: str, error: ExecutionError) -> Execution:
+    """Marks a run failed (no-op when it already ended): the orchestrator's catch-all."""
+    def mark(current: Execution) -> Execution | None:
+        if current.status.is_final:
+            return None
+        return move(current, ExecutionStatus.FAILED, utc_now(), error.message).model_copy(update={"error": error})
+
+    before = ports.executions.get(workspace_id, execution_id)
+    failed = update_execution(ports, workspace_id, execution_id, mark)
+    if failed.status == ExecutionStatus.FAILED and not before.status.is_final:
+        ports.events.publish("execution.failed", workspace_id, _event_detail(failed))
+    return failed
+
+
+def error_of(exc: BaseException, step_id: str | None = None) -> ExecutionError:
+    if isinstance(exc, DocflowError):
+        return ExecutionError(code=exc.code, message=exc.message, step_id=step_id)
+    return ExecutionError(code="internal_error", message=f"{type(exc).__name__}: {exc}", step_id=step_id)
+
+
+def _record_failure(ports: Ports, execution: Execution, step: StepDefinition, started: Any, clock: float,
+                    exc: StepFailed) -> None:
+    error = error_of(exc, step.id)
+    entry = _log_entry(step, StepStatus.FAILED, started, clock, error)
+
+    def mark(current: Execution) -> Execution | None:
+        if current.status.is_final:
+            return None
+        return move(current, ExecutionStatus.FAILED, utc_now(), error.message).model_copy(
+            update={"error": error, "execution_log": [*current.execution_log, entry]})
+
+    failed = update_execution(ports, execution.workspace_id, execution.id, mark)
+    if failed.status == ExecutionStatus.FAILED and not execution.status.is_final:
+        ports.events.publish("execution.failed", failed.workspace_id, _event_detail(failed))
+
+
+def _log_entry(step: StepDefinition, status: StepStatus, started: Any, clock: float,
+               error: ExecutionError | None = None) -> ExecutionLogEntry:
+    return ExecutionLogEntry(step_id=step.id, type=step.type, status=status, started_at=started,
+                             completed_at=utc_now(), duration_ms=int((time.perf_counter() - clock) * 1000),
+                             error=error)
+
+
+def _execute(ports: Ports, execution: Execution, workflow: Workflow, step: StepDefinition) -> dict[str, Any]:
+    if step.type == "parse":
+        return _parse(ports, execution, ParseConfig.model_validate(step.config)).model_dump(mode="json")
+    if step.type == "extract":
+        return _extract(ports, execution, workflow, step).model_dump(mode="json")
+    raise StepFailed(f"step type '{step.type}' is not available yet", code="unsupported_step")
+
+
+def _parse(ports: Ports, execution: Execution, config: ParseConfig) -> ParsedDocument:
+    document = ports.documents.get(execution.workspace_id, execution.documents[0])
+    data = ports.blobs.read(document.storage_key)
+    return parse_document(data, document.content_type, config, ports.limits)
+
+
+def _extract(ports: Ports, execution: Execution, workflow: Workflow, step: StepDefinition) -> Extraction:
+    config = ExtractConfig.model_validate(step.config)
+    parsed = _latest_parse_output(ports, execution, workflow)
+    if parsed is None:  # no parse step before this one: parse with defaults
+        parsed = _parse(ports, execution, ParseConfig())
+    extraction = extract_fields(parsed, config)
+    if extraction.missing_required:
+        raise StepFailed(f"required fields not found: {', '.join(extraction.missing_required)}",
+                         code="required_fields_missing",
+                         details=[{"field": name} for name in extraction.missing_required])
+    return extraction
+
+
+def _latest_parse_output(ports: Ports, execution: Execution, workflow: Workflow) -> ParsedDocument | None:
+    for entry in reversed(execution.execution_log):
+        if entry.type == "parse" and entry.status == StepStatus.COMPLETED:
+            stored = ports.executions.get_step_output(execution.workspace_id, execution.id, entry.step_id)
+            if stored is not None:
+                return ParsedDocument.model_validate(stored)
+    return None
+
+
+def _output(ports: Ports, execution: Execution, workflow: Workflow) -> ExecutionOutput:
+    """`result_step`'s values, else those of the last completed step that produced values."""
+    candidates = [e.step_id for e in execution.execution_log if e.status == StepStatus.COMPLETED]
+    if execution.result_step is not None:
+        candidates = [s for s in candidates if s == execution.result_step]
+    document_id = execution.documents[0] if execution.documents else None
+    for step_id in reversed(candidates):
+        stored = ports.executions.get_step_output(execution.workspace_id, execution.id, step_id)
+        if stored is not None and isinstance(stored.get("values"), dict):
+            return ExecutionOutput(document_id=document_id, values=stored["values"],
+                                   confidence=stored.get("confidence", {}))
+    return ExecutionOutput(document_id=document_id)
+
+
+def _mark_documents_processed(ports: Ports, execution: Execution) -> None:
+    for document_id in execution.documents:
+        document = ports.documents.get(execution.workspace_id, document_id)
+        if document.status == DocumentStatus.UPLOADED:
+            ports.documents.save(document.model_copy(update={"status": DocumentStatus.PROCESSED,
+                                                             "updated_at": utc_now()}))
+            ports.events.publish("document.processed", execution.workspace_id,
+                                 {"document_id": document_id, "execution_id": execution.id})
+
+
+def _event_detail(execution: Execution) -> dict[str, Any]:
+    return {
+        "execution_id": execution.id, "workflow_id": execution.workflow_id, "status": execution.status.value,
+        "output": execution.output.model_dump(mode="json") if execution.output else None,
+        "error": execution.error.model_dump(mode="json") if execution.error else None,
+    }
