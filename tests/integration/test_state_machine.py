@@ -78,7 +78,7 @@ def test_step_failure_goes_through_catch_and_marks_the_execution_failed(aws_stac
     entered = _entered_states(aws_stack, execution["id"])
     assert entered[-2:] == ["MarkFailed", "Failed"]
 
-    status, stored = aws_stack.http("GET", f"/v1/executions/{execution['id']}")
+    _status, stored = aws_stack.http("GET", f"/v1/executions/{execution['id']}")
     assert stored["status"] == "failed"
     assert stored["error"]["code"] == "document_corrupt"
     assert stored["execution_log"][-1]["status"] == "failed"
@@ -116,5 +116,5 @@ def test_redelivered_task_does_not_run_a_step_twice(aws_stack: AwsStack) -> None
     again = step.lambda_handler({"action": "run", "workspace_id": "default", "execution_id": execution["id"],
                                  "step_id": "parse"}, LambdaContextStub())
     assert again["next"]["type"] == "done"
-    status, stored = aws_stack.http("GET", f"/v1/executions/{execution['id']}")
+    _status, stored = aws_stack.http("GET", f"/v1/executions/{execution['id']}")
     assert len(stored["execution_log"]) == 2
