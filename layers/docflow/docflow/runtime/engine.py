@@ -23,6 +23,7 @@ class LocalEngine:
         self._ports: Ports | None = None
         self._running: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
+        self._stopped = False
 
     def attach(self, ports: Ports) -> None:
         self._ports = ports
@@ -31,6 +32,8 @@ class LocalEngine:
         with self._lock:
             if execution.id in self._running:
                 return  # one run is driven by one worker
+            if self._stopped:
+                return  # shutting down: the run stays queued and resumes at the next start
             future = self._pool.submit(self._drive, execution.workspace_id, execution.id)
             self._running[execution.id] = future
         future.add_done_callback(lambda _: self._forget(execution.id))
@@ -53,6 +56,8 @@ class LocalEngine:
             future.result(timeout=timeout)
 
     def shutdown(self) -> None:
+        with self._lock:
+            self._stopped = True
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _forget(self, execution_id: str) -> None:

@@ -1,0 +1,87 @@
+"""The pure domain: status rules and the 'what runs next' function both orchestrators share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from docflow.domain.errors import IllegalTransition, ValidationFailed
+from docflow.domain.flow import NextStep, next_step, validate_bounds, validate_definition
+from docflow.domain.models import (
+    Execution,
+    ExecutionLogEntry,
+    ExecutionStatus,
+    StepStatus,
+    Workflow,
+    WorkflowDefinition,
+)
+from docflow.domain.status import can_move, move
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+S = ExecutionStatus
+
+
+def workflow(*steps: dict[str, object]) -> Workflow:
+    return Workflow(workspace_id="w", name="n", definition=WorkflowDefinition.model_validate({"steps": list(steps)}))
+
+
+def ran(execution: Execution, *step_ids: str, status: StepStatus = StepStatus.COMPLETED) -> Execution:
+    entries = [ExecutionLogEntry(step_id=s, type="parse", status=status, started_at=NOW, completed_at=NOW,
+                                 duration_ms=1) for s in step_ids]
+    return execution.model_copy(update={"execution_log": [*execution.execution_log, *entries]})
+
+
+def execution(**fields: object) -> Execution:
+    return Execution.model_validate({"workflow_id": "wf", "workflow_version": 1, "workspace_id": "w", **fields})
+
+
+@pytest.mark.parametrize(("current", "target", "allowed"), [
+    (S.QUEUED, S.PROCESSING, True), (S.PROCESSING, S.REVIEW, True), (S.REVIEW, S.PROCESSING, True),
+    (S.PROCESSING, S.COMPLETED, True), (S.QUEUED, S.CANCELED, True), (S.QUEUED, S.COMPLETED, False),
+    (S.COMPLETED, S.PROCESSING, False), (S.FAILED, S.COMPLETED, False), (S.CANCELED, S.PROCESSING, False),
+    (S.REVIEW, S.COMPLETED, False),
+])
+def test_status_moves_only_along_the_design(current: S, target: S, allowed: bool) -> None:
+    assert can_move(current, target) is allowed
+
+
+def test_move_appends_history_and_sets_times() -> None:
+    started = move(execution(), S.PROCESSING, NOW, "go")
+    assert started.status_history[-1].status == S.PROCESSING and started.start_time == NOW
+    done = move(started, S.COMPLETED, NOW)
+    assert done.end_time == NOW and [c.status for c in done.status_history] == [S.PROCESSING, S.COMPLETED]
+    with pytest.raises(IllegalTransition):
+        move(done, S.PROCESSING, NOW)
+
+
+def test_next_step_walks_the_list_in_order() -> None:
+    flow = workflow({"id": "p", "type": "parse"}, {"id": "e", "type": "extract"})
+    run = execution()
+    assert next_step(flow, run) == NextStep("p", "parse")
+    assert next_step(flow, ran(run, "p")) == NextStep("e", "extract")
+    assert next_step(flow, ran(run, "p", "e")) is None
+
+
+def test_next_step_ignores_failed_entries_and_honours_next_and_bounds() -> None:
+    flow = workflow({"id": "a", "type": "parse", "next": "c"}, {"id": "b", "type": "parse"},
+                    {"id": "c", "type": "extract"})
+    assert next_step(flow, ran(execution(), "a", status=StepStatus.FAILED)) == NextStep("a", "parse")
+    assert next_step(flow, ran(execution(), "a")) == NextStep("c", "extract")
+    bounded = execution(start_step="b", end_step="b")
+    assert next_step(flow, bounded) == NextStep("b", "parse")
+    assert next_step(flow, ran(bounded, "b")) is None
+
+
+def test_definitions_that_cannot_run_are_rejected() -> None:
+    with pytest.raises(ValidationFailed, match="at least one"):
+        validate_definition(WorkflowDefinition(steps=[]))
+    with pytest.raises(ValidationFailed, match="used twice"):
+        validate_definition(workflow({"id": "a", "type": "parse"}, {"id": "a", "type": "parse"}).definition)
+    with pytest.raises(ValidationFailed, match="not a step"):
+        validate_definition(workflow({"id": "a", "type": "parse", "next": "zz"}).definition)
+    flow = workflow({"id": "a", "type": "parse"}, {"id": "b", "type": "extract"}).definition
+    with pytest.raises(ValidationFailed, match="result_step 'x'"):
+        validate_bounds(flow, result_step="x")
+    with pytest.raises(ValidationFailed, match="after end_step"):
+        validate_bounds(flow, start_step="b", end_step="a")
