@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 # The Lambda runtime is python3.13: the venv uses the same interpreter.
-PYTHON ?= $(shell command -v python3.13 2>/dev/null || echo $(PYENV_ROOT)/versions/3.13.0/bin/python3.13)
+# pyenv's shim for python3.13 exists but fails unless 3.13 is selected, so the real binary comes first.
+PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
 VENV := .venv
 STAMP := $(VENV)/.installed
 
