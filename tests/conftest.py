@@ -1,143 +1,24 @@
-"""Fixtures shared by every test folder: fake AWS credentials, handler loading, local mode over
-real HTTP, and a moto "stack" that runs the real ASL with the project's handlers in-process."""
+"""Fixtures shared by every test folder; the helpers they use live in docflow_testing.py."""
 
 from __future__ import annotations
 
-import base64
-import importlib.util
-import json
 import logging
-import os
-import sys
-import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import pytest
-import requests
-
-ROOT = Path(__file__).resolve().parents[1]
-EVENTS = ROOT / "tests" / "events"
-CORPUS = ROOT.parent / "shared" / "corpus" / "invoices-dev"
-API_KEY = "dfk_" + "t" * 40
-REGION = "us-east-1"
-
-# Nothing in the tests may ever reach a real AWS account.
-for _name, _value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                      "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION,
-                      "POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_SERVICE_NAME": "docflow",
-                      "POWERTOOLS_LOG_LEVEL": "WARNING"}.items():
-    os.environ[_name] = _value
-os.environ.pop("AWS_PROFILE", None)
-os.environ.pop("DOCFLOW_API_KEY", None)
-
-
-def load_handler(name: str) -> ModuleType:
-    """functions/<name>/app.py as a module (every function's module is called `app`)."""
-    module_name = f"docflow_function_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-class LambdaContextStub:
-    function_name = "test"
-    memory_limit_in_mb = 512
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:test"
-    aws_request_id = "req"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
-def invoice_pdf(invoice_number: str = "INV-2041", date: str = "March 7, 2025", total: str = "$1,234.50") -> bytes:
-    """A one-page invoice with a real text layer."""
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=12)
-    for line in ("ACME Supplies Ltd", f"Invoice Number: {invoice_number}", f"Invoice Date: {date}",
-                 "Description            Amount", "Widgets                 $1,000.00", f"Total Due: {total}"):
-        pdf.cell(0, 10, line, new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
-
-
-INVOICE_FIELDS = [
-    {"name": "invoice_number", "labels": ["Invoice Number"], "required": True},
-    {"name": "date", "type": "date", "labels": ["Invoice Date"]},
-    {"name": "total", "type": "currency", "labels": ["Total Due", "Total"]},
-]
-INVOICE_WORKFLOW = {
-    "name": "Invoices",
-    "description": "parse and extract invoice fields",
-    "definition": {"steps": [{"id": "parse", "type": "parse"},
-                             {"id": "extract", "type": "extract", "config": {"fields": INVOICE_FIELDS}}]},
-}
-
-
-class Api:
-    """A small client for the REST API over real HTTP."""
-
-    def __init__(self, url: str, key: str | None) -> None:
-        self.url = url
-        self.session = requests.Session()
-        if key:
-            self.session.headers["Authorization"] = f"Bearer {key}"
-
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.request(method, f"{self.url}{path}", timeout=30, **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("POST", path, **kwargs)
-
-    def upload(self, name: str, data: bytes, content_type: str = "application/pdf") -> str:
-        handle = self.post("/v1/documents", json={"name": name, "content_type": content_type, "size": len(data)})
-        assert handle.status_code == 201, handle.text
-        put = requests.put(handle.json()["file_url"], data=data, headers=handle.json()["upload_headers"], timeout=30)
-        assert put.status_code == 200, put.text
-        return str(handle.json()["id"])
-
-    def wait(self, execution_id: str, timeout: float = 30) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            body = self.get(f"/v1/executions/{execution_id}").json()
-            if body["status"] in ("completed", "failed", "canceled") or time.monotonic() > deadline:
-                return dict(body)
-            time.sleep(0.05)
-
-
-@dataclass
-class LocalMode:
-    url: str
-    data_dir: Path
-    server: Any
-    api: Api
-
-    def other_workspace_key(self, workspace: str = "other") -> str:
-        from docflow.usecases.keys import issue_key
-
-        return issue_key(self.server.runtime.ports.keys, workspace, "second").secret
-
-
-def start_local(data_dir: Path, workers: int = 2) -> Any:
-    from docflow.runtime.local_server import RunningServer
-    from docflow.runtime.settings import LocalSettings
-
-    settings = LocalSettings(data_dir=data_dir, host="127.0.0.1", port=0, workers=workers, api_key=API_KEY)
-    return RunningServer(settings).start()
+from docflow_testing import (
+    API_KEY,
+    FUNCTIONS,
+    REGION,
+    ROOT,
+    Api,
+    AwsStack,
+    LocalMode,
+    _invoke_in_process,
+    load_handler,
+    start_local,
+)
 
 
 @pytest.fixture
@@ -147,81 +28,6 @@ def local_mode(tmp_path: Path) -> Iterator[LocalMode]:
         yield LocalMode(url=server.url, data_dir=tmp_path / "data", server=server, api=Api(server.url, API_KEY))
     finally:
         server.stop()
-
-
-# --- AWS under moto ---------------------------------------------------------------------------
-
-FUNCTIONS = {"docflow-api": "api", "docflow-authorizer": "authorizer", "docflow-step": "step",
-             "docflow-uploads": "uploads"}
-
-
-@dataclass
-class AwsStack:
-    clients: Any
-    table: str
-    bucket: str
-    bus: str
-    state_machine_arn: str
-    invocations: list[dict[str, Any]] = field(default_factory=list)
-
-    def http(self, method: str, path: str, key: str | None = API_KEY, body: Any = None,
-             query: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        """One request the way API Gateway makes it: the authorizer first, then the API function."""
-        all_headers = {"content-type": "application/json", **(headers or {})}
-        if key is not None:
-            all_headers["authorization"] = f"Bearer {key}"
-        event = json.loads((EVENTS / "http_api_request.json").read_text())
-        event.update({"rawPath": path, "headers": all_headers, "queryStringParameters": query,
-                      "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-                      "body": json.dumps(body) if body is not None else None})
-        event["requestContext"]["http"].update({"method": method, "path": path})
-        event["requestContext"]["requestId"] = str(uuid.uuid4())
-        public = path in ("/v1/openapi.json", "/v1/docs")
-        if not public:
-            if key is None:
-                return 401, {"message": "Unauthorized"}  # API Gateway's answer without an identity source
-            verdict = load_handler("authorizer").lambda_handler(event, LambdaContextStub())
-            if not verdict["isAuthorized"]:
-                return 403, {"message": "Forbidden"}  # API Gateway's answer to a denied request
-            event["requestContext"]["authorizer"] = {"lambda": verdict["context"]}
-        result = load_handler("api").lambda_handler(event, LambdaContextStub())
-        raw = result.get("body") or ""
-        if result.get("isBase64Encoded"):
-            raw = base64.b64decode(raw).decode()
-        try:
-            payload = json.loads(raw) if raw else None
-        except ValueError:
-            payload = raw
-        return int(result["statusCode"]), payload
-
-    def wait_sfn(self, execution_id: str, timeout: float = 20) -> dict[str, Any]:
-        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_id}"
-        deadline = time.monotonic() + timeout
-        while True:
-            described = self.clients.stepfunctions.describe_execution(executionArn=arn)
-            if described["status"] != "RUNNING" or time.monotonic() > deadline:
-                return dict(described)
-            time.sleep(0.02)
-
-    def history(self, execution_id: str) -> list[dict[str, Any]]:
-        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_id}"
-        return list(self.clients.stepfunctions.get_execution_history(executionArn=arn, maxResults=1000)["events"])
-
-
-def _invoke_in_process(stack_ref: dict[str, AwsStack]) -> Any:
-    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
-               response_headers: Any) -> bytes:
-        name = function_name.split(":")[-1] if function_name.startswith("arn:") else function_name
-        payload = json.loads(body) if body else {}
-        stack_ref["stack"].invocations.append({"function": name, "payload": payload})
-        try:
-            result = load_handler(FUNCTIONS[name]).lambda_handler(payload, LambdaContextStub())
-        except Exception as exc:  # Lambda's error shape, so ASL Retry/Catch see the errorType
-            response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
-        return json.dumps(result).encode()
-
-    return invoke
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import API_KEY, CORPUS, INVOICE_WORKFLOW, ROOT, Api, LocalMode, invoice_pdf, start_local
+from docflow_testing import API_KEY, CORPUS, INVOICE_WORKFLOW, ROOT, Api, LocalMode, invoice_pdf, start_local
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import API_KEY, EVENTS, INVOICE_WORKFLOW, AwsStack, LambdaContextStub, invoice_pdf, load_handler
+from docflow_testing import API_KEY, EVENTS, INVOICE_WORKFLOW, AwsStack, LambdaContextStub, invoice_pdf, load_handler
 
 from docflow.runtime import aws
 from docflow.usecases.keys import ensure_key

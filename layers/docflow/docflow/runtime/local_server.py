@@ -202,7 +202,16 @@ class RunningServer:
         return self
 
     def stop(self) -> None:
-        self._server.close()
+        if self._thread is not None:
+            # Closing sockets from another thread races the select loop: let the loop close them.
+            from waitress import wasyncore
+
+            server = self._server
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            self._thread.join(timeout=10)
+            server.task_dispatcher.shutdown()
+        else:
+            self._server.close()
         self.runtime.close()
 
 

@@ -1,0 +1,238 @@
+"""Target 2: local mode end to end (create handle → PUT bytes → start → poll until completed,
+1-page PDF) ≥ 0.8× the documents per second of calling parse + extract directly, and 4
+concurrent clients ≥ 1.5× one client. Local mode runs in this process, as the tests run it."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.common import median, ms
+from bench.table import Row
+
+API_KEY = "dfk_" + "b" * 40
+E2E_TARGET = 0.8
+CONCURRENCY_TARGET = 1.5
+INVOICE_FIELDS: list[dict[str, Any]] = [
+    {"name": "invoice_number", "labels": ["Invoice Number"], "required": True},
+    {"name": "date", "type": "date", "labels": ["Invoice Date"]},
+    {"name": "total", "type": "currency", "labels": ["Total Due", "Total"]},
+]
+INVOICE_WORKFLOW = {
+    "name": "Invoices",
+    "description": "parse and extract invoice fields",
+    "definition": {"steps": [{"id": "parse", "type": "parse"},
+                             {"id": "extract", "type": "extract", "config": {"fields": INVOICE_FIELDS}}]},
+}
+EXPECTED = {"invoice_number": "INV-2041", "date": "2025-03-07", "total": 1234.5}
+
+
+def invoice_pdf() -> bytes:
+    """The one-page invoice of tests/conftest.py, with a real text layer."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    for line in ("ACME Supplies Ltd", "Invoice Number: INV-2041", "Invoice Date: March 7, 2025",
+                 "Description            Amount", "Widgets                 $1,000.00", "Total Due: $1,234.50"):
+        pdf.cell(0, 10, line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def start_local(data_dir: Path) -> Any:
+    """As tests/conftest.py starts it, with the default worker count of `docflow serve`."""
+    from docflow.runtime.local_server import RunningServer
+    from docflow.runtime.settings import LocalSettings
+
+    settings = LocalSettings(data_dir=data_dir, host="127.0.0.1", port=0, api_key=API_KEY)
+    return RunningServer(settings).start()
+
+
+def _sleep(seconds: float) -> None:  # its own function so that the sampler can name poll sleeps
+    time.sleep(seconds)
+
+
+@dataclass
+class Phases:
+    """Seconds per document in each phase, and the server's own view of the run."""
+
+    create: list[float] = field(default_factory=list)
+    put: list[float] = field(default_factory=list)
+    start: list[float] = field(default_factory=list)
+    wait: list[float] = field(default_factory=list)
+    polls: list[int] = field(default_factory=list)
+    engine_ms: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"create {ms(median(self.create))}, PUT {ms(median(self.put))}, start {ms(median(self.start))}, "
+                f"wait {ms(median(self.wait))} ({median(self.polls):.0f} polls; the run itself "
+                f"{median(self.engine_ms):.0f} ms by its `duration`)")
+
+
+class Client:
+    def __init__(self, url: str, poll: float) -> None:
+        self.url = url
+        self.poll = poll
+        self.api = requests.Session()
+        self.api.headers["Authorization"] = f"Bearer {API_KEY}"
+        self.files = requests.Session()  # signed URLs carry their own authority, like S3's
+
+    def _call(self, method: str, path: str, expect: int, **kwargs: Any) -> dict[str, Any]:
+        reply = self.api.request(method, f"{self.url}{path}", timeout=30, **kwargs)
+        if reply.status_code != expect:
+            raise RuntimeError(f"{method} {path}: {reply.status_code} {reply.text[:300]}")
+        return dict(reply.json())
+
+    def create_workflow(self) -> str:
+        return str(self._call("POST", "/v1/workflows", 201, json=INVOICE_WORKFLOW)["id"])
+
+    def process(self, workflow_id: str, pdf: bytes, phases: Phases | None = None) -> None:
+        t0 = time.perf_counter()
+        handle = self._call("POST", "/v1/documents", 201,
+                            json={"name": "invoice.pdf", "content_type": "application/pdf", "size": len(pdf)})
+        t1 = time.perf_counter()
+        put = self.files.put(handle["file_url"], data=pdf, headers=handle["upload_headers"], timeout=30)
+        if put.status_code != 200:
+            raise RuntimeError(f"PUT file_url: {put.status_code} {put.text[:300]}")
+        t2 = time.perf_counter()
+        execution = self._call("POST", f"/v1/workflows/{workflow_id}/executions", 202,
+                               json={"document_id": handle["id"]})
+        t3 = time.perf_counter()
+        polls = 0
+        while True:
+            polls += 1
+            body = self._call("GET", f"/v1/executions/{execution['id']}", 200)
+            if body["status"] in ("completed", "failed", "canceled"):
+                break
+            _sleep(self.poll)
+        t4 = time.perf_counter()
+        values = (body.get("output") or {}).get("values")
+        if body["status"] != "completed" or values != EXPECTED:
+            raise RuntimeError(f"execution {execution['id']} ended {body['status']}: {values or body.get('error')}")
+        if phases is not None:
+            phases.create.append(t1 - t0)
+            phases.put.append(t2 - t1)
+            phases.start.append(t3 - t2)
+            phases.wait.append(t4 - t3)
+            phases.polls.append(polls)
+            phases.engine_ms.append(int(body.get("duration") or 0))
+
+
+@dataclass(frozen=True)
+class Rate:
+    docs_per_s: float
+    cpu_per_wall: float  # process CPU seconds per wall second: > 1 only if threads really run in parallel
+
+
+def _rate(docs: int, work: Callable[[], None]) -> Rate:
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return Rate(docs / wall, cpu / wall)
+
+
+def direct(pdf: bytes, docs: int, warmups: int = 2) -> Rate:
+    from docflow.domain.limits import Limits
+    from docflow.steps.extract import ExtractConfig, extract_fields
+    from docflow.steps.parse import ParseConfig, parse_document
+
+    config, limits = ExtractConfig.model_validate({"fields": INVOICE_FIELDS}), Limits()
+
+    def once() -> None:
+        values = extract_fields(parse_document(pdf, "application/pdf", ParseConfig(), limits), config).values
+        if values != EXPECTED:
+            raise RuntimeError(f"direct extraction gave {values}")
+
+    for _ in range(warmups):
+        once()
+    return _rate(docs, lambda: [once() for _ in range(docs)] and None)
+
+
+@dataclass
+class LocalResult:
+    direct: Rate
+    sequential: Rate
+    concurrent: Rate
+    clients: int
+    phases: Phases
+    profile: list[str]
+
+
+def measure(docs: int = 20, clients: int = 4, per_client: int = 10, poll: float = 0.01,
+            warmups: int = 2, profile_docs: int = 20) -> LocalResult:
+    pdf = invoice_pdf()
+    direct_rate = direct(pdf, docs, warmups)
+    with tempfile.TemporaryDirectory(prefix="docflow-bench-") as tmp:
+        server = start_local(Path(tmp) / "data")
+        try:
+            client = Client(server.url, poll)
+            workflow_id = client.create_workflow()
+            for _ in range(warmups):
+                client.process(workflow_id, pdf)
+            phases = Phases()
+            sequential = _rate(docs, lambda: [client.process(workflow_id, pdf, phases) for _ in range(docs)] and None)
+            concurrent = _rate(clients * per_client, lambda: _concurrently(server.url, poll, workflow_id, pdf,
+                                                                          clients, per_client))
+            profile: list[str] = []
+            if sequential.docs_per_s < E2E_TARGET * direct_rate.docs_per_s and profile_docs:
+                from bench.sampler import Sampler
+
+                with Sampler() as sampler:
+                    for _ in range(profile_docs):
+                        client.process(workflow_id, pdf)
+                profile = sampler.report(profile_docs)
+        finally:
+            server.stop()
+    return LocalResult(direct_rate, sequential, concurrent, clients, phases, profile)
+
+
+def _concurrently(url: str, poll: float, workflow_id: str, pdf: bytes, clients: int, per_client: int) -> None:
+    errors: list[BaseException] = []
+    gate = threading.Barrier(clients)
+
+    def loop() -> None:
+        client = Client(url, poll)
+        gate.wait()
+        try:
+            for _ in range(per_client):
+                client.process(workflow_id, pdf)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=loop, name=f"bench-client-{i}") for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def rows(result: LocalResult, poll: float = 0.01) -> tuple[list[Row], list[str]]:
+    e2e = result.sequential.docs_per_s / result.direct.docs_per_s
+    scale = result.concurrent.docs_per_s / result.sequential.docs_per_s
+    table = [
+        Row("local e2e, 1 client (docs/s)", f"{result.sequential.docs_per_s:.1f}",
+            f"{result.direct.docs_per_s:.1f} (parse+extract direct)", e2e, f">= {E2E_TARGET}x", e2e >= E2E_TARGET),
+        Row(f"local e2e, {result.clients} clients (docs/s)", f"{result.concurrent.docs_per_s:.1f}",
+            f"{result.sequential.docs_per_s:.1f} (1 client)", scale, f">= {CONCURRENCY_TARGET}x",
+            scale >= CONCURRENCY_TARGET),
+    ]
+    findings = [f"local e2e per document (medians, 1 client, poll every {poll * 1000:.0f} ms): "
+                f"{result.phases.summary()}; direct parse+extract {ms(1 / result.direct.docs_per_s)}.",
+                f"process CPU per wall second: direct {result.direct.cpu_per_wall:.2f}, 1 client "
+                f"{result.sequential.cpu_per_wall:.2f}, {result.clients} clients {result.concurrent.cpu_per_wall:.2f} "
+                "(one process: threads share one GIL, so about 1.0 is the ceiling for Python-bound work)."]
+    if result.profile:
+        findings.append("where local mode's time goes, thread-ms per document by thread group (sampling every "
+                        "thread, 1 client, waits on queues/locks/select left out):")
+        findings.extend(result.profile)
+    return table, findings
