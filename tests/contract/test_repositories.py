@@ -460,9 +460,9 @@ def test_large_step_output_goes_to_the_blob_store(store: Store) -> None:
 
 
 def test_list_unfinished(store: Store) -> None:
+    """Local mode only (the engine's resume); on AWS the state machine owns progress."""
     if store.kind == "aws":
-        with pytest.raises(NotImplementedError):
-            store.executions.list_unfinished()
+        assert not hasattr(store.executions, "list_unfinished")
         return
     processing = store.executions.add(make_execution(OTHER, id=exe_id(2), status=ExecutionStatus.PROCESSING))
     queued = store.executions.add(make_execution(id=exe_id(1)))

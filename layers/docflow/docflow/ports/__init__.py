@@ -54,10 +54,16 @@ class ExecutionRepository(Protocol):
     def list_for_workflow(self, workspace_id: str, workflow_id: str, status: ExecutionStatus | None,
                           limit: int, cursor: str | None) -> Page[Execution]:
         """Newest first."""
-    def list_unfinished(self) -> list[Execution]:
-        """Queued or processing executions of every workspace (local engine resume)."""
     def put_step_output(self, workspace_id: str, execution_id: str, step_id: str, output: dict[str, Any]) -> None: ...
     def get_step_output(self, workspace_id: str, execution_id: str, step_id: str) -> dict[str, Any] | None: ...
+
+
+class UnfinishedExecutions(Protocol):
+    """Local mode only: on AWS the state machine owns progress, and finding these would take a
+    cross-workspace Scan."""
+
+    def list_unfinished(self) -> list[Execution]:
+        """Queued or processing executions of every workspace, oldest first."""
 
 
 @dataclass(frozen=True)

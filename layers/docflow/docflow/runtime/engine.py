@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from docflow.domain.errors import StepFailed
 from docflow.domain.models import Execution
-from docflow.ports import Ports
+from docflow.ports import Ports, UnfinishedExecutions
 from docflow.usecases import run
 
 log = logging.getLogger("docflow.engine")
@@ -21,12 +21,13 @@ class LocalEngine:
     def __init__(self, workers: int) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="docflow-engine")
         self._ports: Ports | None = None
+        self._unfinished: UnfinishedExecutions | None = None
         self._running: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
         self._stopped = False
 
-    def attach(self, ports: Ports) -> None:
-        self._ports = ports
+    def attach(self, ports: Ports, unfinished: UnfinishedExecutions) -> None:
+        self._ports, self._unfinished = ports, unfinished
 
     def launch(self, execution: Execution) -> None:
         with self._lock:
@@ -43,8 +44,8 @@ class LocalEngine:
 
     def resume(self) -> int:
         """Relaunches every run a stop interrupted; returns how many."""
-        assert self._ports is not None
-        unfinished = self._ports.executions.list_unfinished()
+        assert self._unfinished is not None
+        unfinished = self._unfinished.list_unfinished()
         for execution in unfinished:
             self.launch(execution)
         return len(unfinished)

@@ -42,17 +42,18 @@ class LocalRuntime:
                                     max_upload_bytes=settings.limits.max_upload_bytes)
         self.events = InProcessEventBus()
         self.engine = LocalEngine(settings.workers)
+        executions = SqliteExecutionRepository(self.db, self.blobs, settings.limits.inline_output_bytes)
         self.ports = Ports(
             keys=SqliteApiKeyRepository(self.db),
             workflows=SqliteWorkflowRepository(self.db),
             documents=SqliteDocumentRepository(self.db),
-            executions=SqliteExecutionRepository(self.db, self.blobs, settings.limits.inline_output_bytes),
+            executions=executions,
             blobs=self.blobs,
             events=self.events,
             launcher=self.engine,
             limits=settings.limits,
         )
-        self.engine.attach(self.ports)
+        self.engine.attach(self.ports, executions)
 
     def close(self) -> None:
         self.engine.shutdown()

@@ -476,11 +476,6 @@ class DynamoExecutionRepository(_Repository):
                                       start_key=start_key, limit=limit, index=index)
         return cut_page([load_model(Execution, row) for row in rows], limit, lambda e: e.id)
 
-    def list_unfinished(self) -> list[Execution]:
-        # On AWS the state machine owns progress: nothing resumes runs after a restart, and
-        # finding them would need a cross-workspace Scan, which this table never serves.
-        raise NotImplementedError("list_unfinished is a local-engine operation; Step Functions resumes runs on AWS")
-
     def put_step_output(self, workspace_id: str, execution_id: str, step_id: str, output: dict[str, Any]) -> None:
         stored = pack_step_output(self._blobs, self._inline_output_bytes, workspace_id, execution_id, step_id, output)
         item: Item = _key(_ws(workspace_id), f"EXEC#{execution_id}#STEP#{step_id}")
