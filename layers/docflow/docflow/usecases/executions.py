@@ -93,19 +93,25 @@ def list_executions(ports: Ports, workspace_id: str, workflow_id: str, status: E
     return ports.executions.list_for_workflow(workspace_id, workflow_id, status, limit, cursor)
 
 
-def update_execution(ports: Ports, workspace_id: str, execution_id: str,
-                     change: Callable[[Execution], Execution | None]) -> Execution:
-    """Read-modify-conditional-write, retried on a concurrent change: no update is ever lost."""
+def change_execution(ports: Ports, workspace_id: str, execution_id: str,
+                     change: Callable[[Execution], Execution | None]) -> tuple[Execution, bool]:
+    """Read-modify-conditional-write, retried on a concurrent change: no update is ever lost.
+    `change` returns None for "nothing to do"; the flag says whether this call wrote."""
     for _ in range(MAX_SAVE_ATTEMPTS):
         current = ports.executions.get(workspace_id, execution_id)
         updated = change(current)
         if updated is None:
-            return current
+            return current, False
         try:
-            return ports.executions.save(updated)
+            return ports.executions.save(updated), True
         except Conflict:
             continue
     raise Conflict(f"execution {execution_id} is changing too often; try again")
+
+
+def update_execution(ports: Ports, workspace_id: str, execution_id: str,
+                     change: Callable[[Execution], Execution | None]) -> Execution:
+    return change_execution(ports, workspace_id, execution_id, change)[0]
 
 
 def acknowledge_execution(ports: Ports, workspace_id: str, workflow_id: str, execution_id: str) -> Execution:

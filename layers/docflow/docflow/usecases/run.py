@@ -27,7 +27,7 @@ from docflow.domain.status import move
 from docflow.ports import Ports
 from docflow.steps.extract import ExtractConfig, extract_fields
 from docflow.steps.parse import ParseConfig, parse_document
-from docflow.usecases.executions import update_execution
+from docflow.usecases.executions import change_execution, update_execution
 
 DONE = "done"
 
@@ -113,8 +113,8 @@ def finish(ports: Ports, execution: Execution, workflow: Workflow) -> Progress:
             return None
         return move(current, ExecutionStatus.COMPLETED, utc_now()).model_copy(update={"output": output})
 
-    done = update_execution(ports, execution.workspace_id, execution.id, complete)
-    if done.status == ExecutionStatus.COMPLETED and execution.status != ExecutionStatus.COMPLETED:
+    done, changed = change_execution(ports, execution.workspace_id, execution.id, complete)
+    if changed:  # only the writer that made the change announces it
         _mark_documents_processed(ports, done)
         ports.events.publish("execution.completed", done.workspace_id, _event_detail(done))
     return Progress(done.workspace_id, done.id, None)
@@ -122,14 +122,14 @@ def finish(ports: Ports, execution: Execution, workflow: Workflow) -> Progress:
 
 def fail(ports: Ports, workspace_id: str, execution_id: str, error: ExecutionError) -> Execution:
     """Marks a run failed (no-op when it already ended): the orchestrator's catch-all."""
+
     def mark(current: Execution) -> Execution | None:
         if current.status.is_final:
             return None
         return move(current, ExecutionStatus.FAILED, utc_now(), error.message).model_copy(update={"error": error})
 
-    before = ports.executions.get(workspace_id, execution_id)
-    failed = update_execution(ports, workspace_id, execution_id, mark)
-    if failed.status == ExecutionStatus.FAILED and not before.status.is_final:
+    failed, changed = change_execution(ports, workspace_id, execution_id, mark)
+    if changed:
         ports.events.publish("execution.failed", workspace_id, _event_detail(failed))
     return failed
 
@@ -151,8 +151,8 @@ def _record_failure(ports: Ports, execution: Execution, step: StepDefinition, st
         return move(current, ExecutionStatus.FAILED, utc_now(), error.message).model_copy(
             update={"error": error, "execution_log": [*current.execution_log, entry]})
 
-    failed = update_execution(ports, execution.workspace_id, execution.id, mark)
-    if failed.status == ExecutionStatus.FAILED and not execution.status.is_final:
+    failed, changed = change_execution(ports, execution.workspace_id, execution.id, mark)
+    if changed:
         ports.events.publish("execution.failed", failed.workspace_id, _event_detail(failed))
 
 
