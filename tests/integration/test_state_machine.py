@@ -42,8 +42,29 @@ def _start(stack: AwsStack, document_id: str, workflow: dict[str, Any] | None = 
     return str(created["id"]), execution
 
 
+def _bus_to_queue(stack: AwsStack) -> str:
+    """Every platform event on the stack's bus, copied to an SQS queue we can read."""
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue_url = sqs.create_queue(QueueName="events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    stack.clients.events.put_rule(Name="all", EventBusName=stack.bus, EventPattern=json.dumps({"source": ["docflow"]}))
+    stack.clients.events.put_targets(Rule="all", EventBusName=stack.bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+    return str(queue_url)
+
+
+def _received(queue_url: str) -> list[dict[str, Any]]:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    return [json.loads(m["Body"]) for m in messages]
+
+
 def test_document_runs_through_the_state_machine_to_completed(aws_stack: AwsStack) -> None:
     ensure_key(aws.ports().keys, API_KEY)
+    queue_url = _bus_to_queue(aws_stack)
     document_id = _upload(aws_stack, invoice_pdf())
     workflow_id, execution = _start(aws_stack, document_id)
     assert execution["status"] == "queued"
@@ -66,6 +87,13 @@ def test_document_runs_through_the_state_machine_to_completed(aws_stack: AwsStac
 
     status, document = aws_stack.http("GET", f"/v1/documents/{document_id}")
     assert document["status"] == "processed"
+
+    events = _received(queue_url)
+    assert [e["detail-type"] for e in events] == ["document.uploaded", "extraction.completed",
+                                                  "document.processed", "execution.completed"]
+    completed = events[-1]["detail"]
+    assert completed["execution_id"] == execution["id"] and completed["workspace_id"] == "default"
+    assert completed["output"]["values"]["invoice_number"] == "INV-2041"
 
 
 def test_step_failure_goes_through_catch_and_marks_the_execution_failed(aws_stack: AwsStack) -> None:
