@@ -63,12 +63,12 @@ class _Import:
 
 
 def _importtime(body: str) -> list[_Import]:
-    lines = []
+    lines: list[tuple[int, int, str]] = []
     for line in _run(body, "-X", "importtime").stderr.splitlines():
         if not line.startswith("import time:") or "imported package" in line:
             continue
-        self_us, _cumulative, name = line[len("import time:"):].split("|")
-        lines.append((((len(name) - len(name.lstrip())) - 1) // 2, int(self_us), name.strip()))
+        self_field, _cumulative, name_field = line[len("import time:"):].split("|")
+        lines.append((((len(name_field) - len(name_field.lstrip())) - 1) // 2, int(self_field), name_field.strip()))
     # The output is post-order: a module's parent is the next line one level up.
     result: list[_Import] = []
     above: dict[int, str] = {}
@@ -94,8 +94,12 @@ def explain(handler: str, top: int = 6) -> list[str]:
         entry.setdefault(package, imp.name)
     total = sum(cost.values())
     lines = [f"{handler}: modules the baseline does not import cost {total / 1000:.0f} ms under -X importtime:"]
+    source = (ROOT / "functions" / handler / "app.py").read_text()
     for package, us in sorted(cost.items(), key=lambda kv: -kv[1])[:top]:
-        lines.append(f"    {package:<24} {us / 1000:6.0f} ms  via {_chain(entry[package], parents)}")
+        chain = _chain(entry[package], parents)
+        if chain.count("→") == 1 and package not in source:
+            chain += " (no import of it in app.py: a call at module level, e.g. `Tracer()`, imports it)"
+        lines.append(f"    {package:<24} {us / 1000:6.0f} ms  via {chain}")
     own = sorted((imp for imp in imports if imp.name.split(".")[0] == "docflow"), key=lambda imp: -imp.self_us)
     if own:
         lines.append("    docflow's own heaviest modules: "

@@ -6,6 +6,8 @@ own check of the same key in local mode."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Annotated, Any
 
@@ -217,6 +219,11 @@ def handle(app: APIGatewayHttpResolver, limits_body_bytes: int, event: dict[str,
     """Resolve one API Gateway (HTTP API, payload 2.0) event, refusing oversized bodies first."""
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    if body and event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(body, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return error_result(BadRequest("request body is not valid UTF-8 JSON"))
     if size > limits_body_bytes:
         error = PayloadTooLarge(f"request body is {size} bytes, over the {limits_body_bytes} byte limit; "
                                 "upload large files through POST /v1/documents and PUT to its file_url")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 import time
 import uuid
@@ -21,7 +22,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from docflow.api.app import PUBLIC_PATHS, create_app, error_result, handle
 from docflow.domain.clock import utc_now
 from docflow.domain.errors import BadRequest, Conflict, DocflowError, Forbidden, NotFound, PayloadTooLarge
-from docflow.domain.models import DocumentStatus
+from docflow.domain.models import Document, DocumentStatus
 from docflow.runtime.local import LocalRuntime
 from docflow.runtime.settings import LocalSettings
 from docflow.usecases.documents import media_type, record_upload_by_key
@@ -29,6 +30,7 @@ from docflow.usecases.keys import authenticate, ensure_key
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 FILES_PREFIX = "/files/"
+log = logging.getLogger("docflow.http")
 _CHUNK = 256 * 1024
 
 
@@ -61,6 +63,9 @@ class LocalHttpApp:
             return self._api(environ, start_response, path)
         except DocflowError as exc:
             return self._send_result(start_response, error_result(exc))
+        except Exception:
+            log.exception("unhandled error on %s", path)
+            return self._send_result(start_response, error_result(DocflowError("internal error; see the server log")))
 
     # --- /v1: the API ------------------------------------------------------------------------
     def _api(self, environ: dict[str, Any], start_response: StartResponse, path: str) -> Iterable[bytes]:
@@ -148,24 +153,38 @@ class LocalHttpApp:
         if content_type and media_type(sent_type) != media_type(content_type):
             raise Forbidden(f"this URL was signed for Content-Type '{content_type}', the request sent "
                             f"'{sent_type or 'none'}'")
-        if self._already_uploaded(key):
+        document = self._document(key)
+        if document is not None and document.status != DocumentStatus.PENDING_UPLOAD:
             raise Conflict("this document has already been uploaded; create a new document for other bytes")
         length = environ.get("CONTENT_LENGTH")
+        if document is not None and document.declared_size is not None:
+            self._check_declared_length(document.declared_size, length)
         stored = self.runtime.blobs.write_stream(key, environ["wsgi.input"], int(length) if length else None,
                                                  max_bytes, content_type or sent_type)
         record_upload_by_key(self.runtime.ports, key)
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps({"key": key, "size": stored.size}).encode()]
 
-    def _already_uploaded(self, key: str) -> bool:
+    @staticmethod
+    def _check_declared_length(declared: int, length: str | None) -> None:
+        """As S3 does with a Content-Length in the signature: a PUT of another size is refused
+        before anything is stored, and the handle stays usable for the right bytes."""
+        if not length:
+            raise BadRequest(f"send a Content-Length header: this URL was signed for exactly {declared} bytes",
+                             code="length_required")
+        if int(length) > declared:
+            raise PayloadTooLarge(f"the upload is {length} bytes; this document was declared as {declared} bytes")
+        if int(length) != declared:
+            raise Forbidden(f"the upload is {length} bytes; this URL was signed for exactly {declared} bytes")
+
+    def _document(self, key: str) -> Document | None:
         parts = key.split("/")
         if len(parts) != 3 or parts[0] != "documents":
-            return False
+            return None
         try:
-            document = self.runtime.ports.documents.get(parts[1], parts[2])
+            return self.runtime.ports.documents.get(parts[1], parts[2])
         except NotFound:
-            return False
-        return document.status != DocumentStatus.PENDING_UPLOAD
+            return None
 
 
 def _stream(handle: Any) -> Iterator[bytes]:

@@ -1,0 +1,58 @@
+"""`python -m bench` (`make bench`): measure, print the table and the findings, exit 0."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from bench import imports, local
+from bench.common import ROOT, aws_env
+from bench.table import Row, render
+
+
+def transitions() -> tuple[list[Row], list[str]]:
+    done = subprocess.run([sys.executable, "-m", "bench.transitions"], cwd=ROOT, env=aws_env(),
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        return [Row("state transitions per run (parse+extract)", "error", met=None)], [
+            f"state transitions: the moto run failed: {tail[0]}"]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    entered, limit = result["entered"], 2 * result["steps"] + 3
+    row = Row("state transitions per run (parse+extract)", str(len(entered)), f"2 x {result['steps']} steps + 3",
+              len(entered) / limit, f"<= {limit}", result["status"] == "SUCCEEDED" and len(entered) <= limit)
+    return [row], [f"state transitions under moto ({result['status']}): {' → '.join(entered)}"]
+
+
+def main() -> int:
+    started = time.perf_counter()
+    print("docflow bench: DESIGN.md §8 targets, as ratios within this run", flush=True)
+    table: list[Row] = []
+    findings: list[str] = []
+    parts: list[Callable[[], tuple[list[Row], list[str]]]] = [
+        lambda: imports.rows(imports.measure()), lambda: local.rows(local.measure()), transitions]
+    for part in parts:
+        part_rows, part_findings = part()
+        table.extend(part_rows)
+        findings.extend(part_findings)
+    print()
+    print(render(table))
+    missed = [row.measure for row in table if row.met is False]
+    print()
+    if missed:
+        print(f"MISSED {len(missed)} of {len(table)} targets: {'; '.join(missed)}")
+    else:
+        print(f"all {len(table)} targets met")
+    if findings:
+        print("\nfindings:")
+        for line in findings:
+            print(line if line.startswith("    ") else f"  {line}")
+    print(f"\n(bench took {time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
