@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docflow.domain.errors import DocflowError, StepFailed, Throttled
@@ -18,7 +18,6 @@ from docflow.runtime import aws
 from docflow.usecases import run
 
 logger = Logger()
-tracer = Tracer()
 
 
 def task_error(exc: DocflowError) -> Exception:
@@ -41,7 +40,6 @@ def _failure(error: dict[str, Any]) -> ExecutionError:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ports = aws.ports()
     action, workspace_id, execution_id = event["action"], event["workspace_id"], event["execution_id"]

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from ulid import ULID
 
 from docflow.adapters.common import encode_cursor, step_output_key
+from docflow.domain.clock import ulid
 from docflow.domain.errors import BadRequest, Conflict, NotFound
 from docflow.domain.models import (
     ApiKey,
@@ -53,7 +53,7 @@ METADATA: dict[str, Any] = {
 
 def exe_id(seconds: int) -> str:
     """An execution id created `seconds` after T0 (ids made in one millisecond do not sort)."""
-    return "exe_" + str(ULID.from_timestamp(T0.timestamp() + seconds)).lower()
+    return "exe_" + ulid(int((T0.timestamp() + seconds) * 1000))
 
 
 def make_key(ws: str = WS, **changes: Any) -> ApiKey:

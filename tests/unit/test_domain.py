@@ -85,3 +85,19 @@ def test_definitions_that_cannot_run_are_rejected() -> None:
         validate_bounds(flow, result_step="x")
     with pytest.raises(ValidationFailed, match="after end_step"):
         validate_bounds(flow, start_step="b", end_step="a")
+
+
+def test_ids_are_ulids_that_sort_by_creation_time() -> None:
+    import re
+    import time
+
+    from docflow.domain.clock import new_id, ulid
+
+    first = ulid()
+    time.sleep(0.002)
+    second = ulid()
+    assert re.fullmatch(r"[0-9a-hjkmnp-tv-z]{26}", first) and first < second
+    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+    millis = sum(alphabet.index(c) << (5 * (9 - i)) for i, c in enumerate(second[:10]))
+    assert abs(millis / 1000 - time.time()) < 5
+    assert new_id("wf").startswith("wf_") and len({new_id("x") for _ in range(1000)}) == 1000

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from dateutil import parser as dateutil_parser
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from docflow.domain.documents import Extraction, FieldResult, Line, ParsedDocument, Word
@@ -673,6 +672,8 @@ def _find_date(text: str, dayfirst: bool | None) -> tuple[str, str] | None:
 
 
 def _dateutil_date(text: str, dayfirst: bool | None) -> tuple[str, str] | None:
+    from dateutil import parser as dateutil_parser  # a last resort: not worth its import on every cold start
+
     """Last resort for other short spellings; only complete dates (a year, a month and a day)."""
     text = text.strip()
     if len(text) > 40 or not re.search(r"(?<!\d)\d{4}(?!\d)", text):

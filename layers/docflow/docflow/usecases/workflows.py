@@ -8,13 +8,15 @@ from docflow.domain.clock import utc_now
 from docflow.domain.flow import validate_definition
 from docflow.domain.models import Page, Workflow
 from docflow.ports import WorkflowRepository
-from docflow.steps.registry import validate_step_configs
 
 # Fields a caller may set; everything else (id, version, timestamps) is the server's.
 WRITABLE = ("name", "description", "definition", "file_input_config", "trigger_type", "trigger_config", "enabled")
 
 
 def _validated(workflow: Workflow) -> Workflow:
+    # Imported here: the step modules are needed only when a workflow is written, not on reads.
+    from docflow.steps.registry import validate_step_configs
+
     validate_definition(workflow.definition)
     validate_step_configs(workflow.definition)
     return workflow
