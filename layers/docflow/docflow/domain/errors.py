@@ -21,6 +21,14 @@ class DocflowError(Exception):
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "details": self.details}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keeps code and details when a step's error crosses a process boundary (local step workers).
+        return (_rebuild, (type(self), self.message, self.details, self.code))
+
+
+def _rebuild(cls: type[DocflowError], message: str, details: list[dict[str, Any]], code: str) -> DocflowError:
+    return cls(message, details=details, code=code)
+
 
 class BadRequest(DocflowError):
     code, status = "bad_request", 400

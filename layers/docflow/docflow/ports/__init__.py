@@ -5,6 +5,7 @@ in-process bus and engine) implement them; `tests/contract` runs one suite again
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -99,6 +100,12 @@ class ExecutionLauncher(Protocol):
     def cancel(self, execution: Execution) -> None: ...
 
 
+class StepCompute(Protocol):
+    """Runs a step job (a picklable function of plain data, docflow.steps.jobs) somewhere."""
+
+    def run[T](self, job: Callable[..., T], *args: Any) -> T: ...
+
+
 @dataclass
 class Ports:
     """Everything a use-case may touch, built by one composition root per runtime."""
@@ -111,3 +118,4 @@ class Ports:
     events: EventPublisher
     launcher: ExecutionLauncher
     limits: Limits
+    compute: StepCompute

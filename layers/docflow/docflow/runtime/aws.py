@@ -16,6 +16,7 @@ from docflow.adapters.aws.dynamodb import (
 from docflow.adapters.aws.events import EventBridgePublisher
 from docflow.adapters.aws.s3 import S3BlobStore
 from docflow.adapters.aws.stepfunctions import StepFunctionsLauncher
+from docflow.adapters.compute import InlineCompute
 from docflow.domain.errors import DocflowError
 from docflow.domain.models import Execution
 from docflow.ports import Ports
@@ -49,4 +50,5 @@ def ports() -> Ports:
         events=EventBridgePublisher(clients.events, settings.event_bus),
         launcher=launcher,
         limits=settings.limits,
+        compute=InlineCompute(),
     )

@@ -7,6 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
+from docflow.adapters.compute import InlineCompute, ProcessCompute
 from docflow.adapters.local.events import InProcessEventBus
 from docflow.adapters.local.files import LocalBlobStore
 from docflow.adapters.local.sqlite import (
@@ -42,6 +43,7 @@ class LocalRuntime:
                                     max_upload_bytes=settings.limits.max_upload_bytes)
         self.events = InProcessEventBus()
         self.engine = LocalEngine(settings.workers)
+        self.compute = ProcessCompute(settings.step_processes) if settings.step_processes > 0 else InlineCompute()
         executions = SqliteExecutionRepository(self.db, self.blobs, settings.limits.inline_output_bytes)
         self.ports = Ports(
             keys=SqliteApiKeyRepository(self.db),
@@ -52,9 +54,11 @@ class LocalRuntime:
             events=self.events,
             launcher=self.engine,
             limits=settings.limits,
+            compute=self.compute,
         )
         self.engine.attach(self.ports, executions)
 
     def close(self) -> None:
         self.engine.shutdown()
+        self.compute.close()
         self.db.close()

@@ -31,6 +31,8 @@ class LocalSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 4
+    # Worker processes for step jobs (0: run them in the engine's threads).
+    step_processes: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
     api_key: str | None = None
     limits: Limits = field(default_factory=Limits)
 
@@ -41,6 +43,7 @@ class LocalSettings:
             "host": os.environ.get("DOCFLOW_HOST") or "127.0.0.1",
             "port": _env_int("DOCFLOW_PORT", 8080),
             "workers": _env_int("DOCFLOW_WORKERS", 4),
+            "step_processes": _env_int("DOCFLOW_STEP_PROCESSES", min(os.cpu_count() or 1, 4)),
             "api_key": os.environ.get("DOCFLOW_API_KEY") or None,
             "limits": limits_from_env(),
         }

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from docflow.domain.clock import utc_now
-from docflow.domain.documents import Extraction, ParsedDocument
 from docflow.domain.errors import DocflowError, StepFailed
 from docflow.domain.flow import NextStep, next_step
 from docflow.domain.models import (
@@ -25,8 +24,7 @@ from docflow.domain.models import (
 )
 from docflow.domain.status import move
 from docflow.ports import Ports
-from docflow.steps.extract import ExtractConfig, extract_fields
-from docflow.steps.parse import ParseConfig, parse_document
+from docflow.steps.jobs import extract_job, parse_job
 from docflow.usecases.executions import change_execution, update_execution
 
 DONE = "done"
@@ -165,37 +163,27 @@ def _log_entry(step: StepDefinition, status: StepStatus, started: Any, clock: fl
 
 def _execute(ports: Ports, execution: Execution, workflow: Workflow, step: StepDefinition) -> dict[str, Any]:
     if step.type == "parse":
-        return _parse(ports, execution, ParseConfig.model_validate(step.config)).model_dump(mode="json")
+        return _parse(ports, execution, step.config)
     if step.type == "extract":
-        return _extract(ports, execution, workflow, step).model_dump(mode="json")
+        parsed = _latest_parse_output(ports, execution)
+        if parsed is None:  # no parse step before this one: parse with defaults
+            parsed = _parse(ports, execution, {})
+        return ports.compute.run(extract_job, parsed, step.config)
     raise StepFailed(f"step type '{step.type}' is not available yet", code="unsupported_step")
 
 
-def _parse(ports: Ports, execution: Execution, config: ParseConfig) -> ParsedDocument:
+def _parse(ports: Ports, execution: Execution, config: dict[str, Any]) -> dict[str, Any]:
     document = ports.documents.get(execution.workspace_id, execution.documents[0])
     data = ports.blobs.read(document.storage_key)
-    return parse_document(data, document.content_type, config, ports.limits)
+    return ports.compute.run(parse_job, data, document.content_type, config, ports.limits)
 
 
-def _extract(ports: Ports, execution: Execution, workflow: Workflow, step: StepDefinition) -> Extraction:
-    config = ExtractConfig.model_validate(step.config)
-    parsed = _latest_parse_output(ports, execution, workflow)
-    if parsed is None:  # no parse step before this one: parse with defaults
-        parsed = _parse(ports, execution, ParseConfig())
-    extraction = extract_fields(parsed, config)
-    if extraction.missing_required:
-        raise StepFailed(f"required fields not found: {', '.join(extraction.missing_required)}",
-                         code="required_fields_missing",
-                         details=[{"field": name} for name in extraction.missing_required])
-    return extraction
-
-
-def _latest_parse_output(ports: Ports, execution: Execution, workflow: Workflow) -> ParsedDocument | None:
+def _latest_parse_output(ports: Ports, execution: Execution) -> dict[str, Any] | None:
     for entry in reversed(execution.execution_log):
         if entry.type == "parse" and entry.status == StepStatus.COMPLETED:
             stored = ports.executions.get_step_output(execution.workspace_id, execution.id, entry.step_id)
             if stored is not None:
-                return ParsedDocument.model_validate(stored)
+                return stored
     return None
 
 

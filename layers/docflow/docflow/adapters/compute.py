@@ -1,0 +1,45 @@
+"""Where step jobs (docflow.steps.jobs) run: in the calling thread, or in worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+
+class InlineCompute:
+    """In the caller's thread: a Lambda invocation runs one step and has its own process."""
+
+    def run[T](self, job: Callable[..., T], *args: Any) -> T:
+        return job(*args)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class ProcessCompute:
+    """A pool of worker processes, started on first use. Steps are CPU-bound Python, so threads
+    alone would share one core (the GIL); processes let local mode use every core."""
+
+    def __init__(self, processes: int) -> None:
+        self._processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                # forkserver: forking a process that runs threads (the HTTP server, the engine) is unsafe.
+                self._pool = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("forkserver"))
+            return self._pool
+
+    def run[T](self, job: Callable[..., T], *args: Any) -> T:
+        return self._executor().submit(job, *args).result()
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
