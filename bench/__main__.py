@@ -33,7 +33,13 @@ def main() -> int:
     table: list[Row] = []
     findings: list[str] = []
     parts: list[Callable[[], tuple[list[Row], list[str]]]] = [
-        lambda: imports.rows(imports.measure()), lambda: local.rows(local.measure()), transitions]
+        lambda: imports.rows(imports.measure()),
+        lambda: local.rows(local.measure("synthetic 1-page PDF", local.invoice_pdf(), local.EXPECTED)),
+    ]
+    real = local.corpus_invoice()
+    if real is not None:
+        parts.append(lambda: local.rows(local.measure("AWS invoice (corpus)", *real, docs=20, per_client=8)))
+    parts.append(transitions)
     for part in parts:
         part_rows, part_findings = part()
         table.extend(part_rows)

@@ -4,7 +4,6 @@ concurrent clients ≥ 1.5× one client. Local mode runs in this process, as the
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import threading
 import time
@@ -15,8 +14,7 @@ from typing import Any
 
 import requests
 
-from bench.common import median, ms
-from bench.spans import API_GLUE, FILE_GLUE
+from bench.common import ROOT, median, ms
 from bench.table import Row
 
 API_KEY = "dfk_" + "b" * 40
@@ -58,10 +56,6 @@ def start_local(data_dir: Path) -> Any:
     return RunningServer(settings).start()
 
 
-def _sleep(seconds: float) -> None:  # its own function so that the profiler can name poll sleeps
-    time.sleep(seconds)
-
-
 @dataclass
 class Phases:
     """Seconds per document in each phase, and the server's own view of the run."""
@@ -98,7 +92,8 @@ class Client:
     def create_workflow(self) -> str:
         return str(self._call("POST", "/v1/workflows", 201, json=INVOICE_WORKFLOW)["id"])
 
-    def process(self, workflow_id: str, pdf: bytes, phases: Phases | None = None) -> None:
+    def process(self, workflow_id: str, pdf: bytes, phases: Phases | None = None,
+                expected: dict[str, Any] | None = None) -> None:
         t0, cpu = time.perf_counter(), time.thread_time()
         handle = self._call("POST", "/v1/documents", 201,
                             json={"name": "invoice.pdf", "content_type": "application/pdf", "size": len(pdf)})
@@ -116,10 +111,11 @@ class Client:
             body = self._call("GET", f"/v1/executions/{execution['id']}", 200)
             if body["status"] in ("completed", "failed", "canceled"):
                 break
-            _sleep(self.poll)
+            time.sleep(self.poll)
         t4 = time.perf_counter()
         values = (body.get("output") or {}).get("values")
-        if body["status"] != "completed" or values != EXPECTED:
+        want = EXPECTED if expected is None else expected
+        if body["status"] != "completed" or {k: (values or {}).get(k) for k in want} != want:
             raise RuntimeError(f"execution {execution['id']} ended {body['status']}: {values or body.get('error')}")
         if phases is not None:
             phases.create.append(t1 - t0)
@@ -156,7 +152,7 @@ def _throughput(docs: int, work: Callable[[], None]) -> Rate:
     return Rate(docs / wall, cpu / wall)
 
 
-def direct(pdf: bytes, docs: int, warmups: int = 2) -> Rate:
+def direct(pdf: bytes, expected: dict[str, Any], docs: int, warmups: int = 2) -> Rate:
     from docflow.domain.limits import Limits
     from docflow.steps.extract import ExtractConfig, extract_fields
     from docflow.steps.parse import ParseConfig, parse_document
@@ -165,7 +161,7 @@ def direct(pdf: bytes, docs: int, warmups: int = 2) -> Rate:
 
     def once() -> None:
         values = extract_fields(parse_document(pdf, "application/pdf", ParseConfig(), limits), config).values
-        if values != EXPECTED:
+        if {k: values.get(k) for k in expected} != expected:
             raise RuntimeError(f"direct extraction gave {values}")
 
     for _ in range(warmups):
@@ -175,6 +171,7 @@ def direct(pdf: bytes, docs: int, warmups: int = 2) -> Rate:
 
 @dataclass
 class LocalResult:
+    label: str
     direct: Rate
     sequential: Rate  # 1 / median seconds per document
     one_client: Rate  # documents / elapsed, comparable with `concurrent`
@@ -182,32 +179,28 @@ class LocalResult:
     clients: int
     phases: Phases
     poll: float
-    profile: list[str]
 
 
-def measure(docs: int = 30, clients: int = 4, per_client: int = 15, poll: float = 0.01,
-            warmups: int = 2, profile_docs: int = 20) -> LocalResult:
-    pdf = invoice_pdf()
-    direct_rate = direct(pdf, docs, warmups)
+def measure(label: str, pdf: bytes, expected: dict[str, Any], docs: int = 30, clients: int = 4,
+            per_client: int = 15, poll: float = 0.01, warmups: int = 2) -> LocalResult:
+    direct_rate = direct(pdf, expected, docs, warmups)
     with tempfile.TemporaryDirectory(prefix="docflow-bench-") as tmp:
         server = start_local(Path(tmp) / "data")
         try:
             client = Client(server.url, poll)
             workflow_id = client.create_workflow()
             for _ in range(warmups):
-                client.process(workflow_id, pdf)
+                client.process(workflow_id, pdf, expected=expected)
             phases = Phases()
-            sequential = _sequential(docs, lambda: client.process(workflow_id, pdf, phases))
+            sequential = _sequential(docs, lambda: client.process(workflow_id, pdf, phases, expected))
             total = clients * per_client  # as many documents for 1 client as for all of them together
-            one_client = _throughput(total, lambda: _repeat(total, lambda: client.process(workflow_id, pdf)))
+            one = lambda: client.process(workflow_id, pdf, expected=expected)  # noqa: E731
+            one_client = _throughput(total, lambda: _repeat(total, one))
             concurrent = _throughput(total, lambda: _concurrently(server.url, poll, workflow_id, pdf,
-                                                                  clients, per_client))
-            profile: list[str] = []
-            if sequential.docs_per_s < E2E_TARGET * direct_rate.docs_per_s and profile_docs:
-                profile = _profile(client, workflow_id, pdf, profile_docs)
+                                                                  expected, clients, per_client))
         finally:
             server.stop()
-    return LocalResult(direct_rate, sequential, one_client, concurrent, clients, phases, poll, profile)
+    return LocalResult(label, direct_rate, sequential, one_client, concurrent, clients, phases, poll)
 
 
 def _repeat(times: int, once: Callable[[], None]) -> None:
@@ -215,28 +208,8 @@ def _repeat(times: int, once: Callable[[], None]) -> None:
         once()
 
 
-def _profile(client: Client, workflow_id: str, pdf: bytes, docs: int) -> list[str]:
-    """Where a document's time goes in local mode, by thread group (see bench/spans.py)."""
-    from bench import spans as spans_module
-
-    with spans_module.Spans() as spans:
-        spans_module.instrument(spans)
-        spans.wrap(sys.modules[__name__], "_sleep", "poll sleep")
-        spans.wrap(Client, "_call", "HTTP request, API (round trip)")
-        spans.wrap(client.files, "put", "HTTP request, file PUT (round trip)")
-        for _ in range(docs):
-            client.process(workflow_id, pdf)
-    lines = spans.report(docs)
-    round_trips = sum(t for (g, label), t in spans.inclusive.items() if g == "client" and label.startswith("HTTP"))
-    requests_made = sum(n for (g, label), n in spans.calls.items() if g == "client" and label.startswith("HTTP"))
-    served = sum(t for (g, label), t in spans.inclusive.items()
-                 if g == "HTTP server" and label in (API_GLUE, FILE_GLUE))
-    lines.append(f"    => HTTP transport (requests + loopback + waitress, outside the WSGI app): "
-                 f"{(round_trips - served) * 1000 / docs:.1f} ms/doc over {requests_made / docs:.1f} requests/doc")
-    return lines
-
-
-def _concurrently(url: str, poll: float, workflow_id: str, pdf: bytes, clients: int, per_client: int) -> None:
+def _concurrently(url: str, poll: float, workflow_id: str, pdf: bytes, expected: dict[str, Any], clients: int,
+                  per_client: int) -> None:
     errors: list[BaseException] = []
     gate = threading.Barrier(clients)
 
@@ -245,7 +218,7 @@ def _concurrently(url: str, poll: float, workflow_id: str, pdf: bytes, clients: 
         gate.wait()
         try:
             for _ in range(per_client):
-                client.process(workflow_id, pdf)
+                client.process(workflow_id, pdf, expected=expected)
         except BaseException as exc:
             errors.append(exc)
 
@@ -262,13 +235,13 @@ def rows(result: LocalResult) -> tuple[list[Row], list[str]]:
     e2e = result.sequential.docs_per_s / result.direct.docs_per_s
     scale = result.concurrent.docs_per_s / result.one_client.docs_per_s
     table = [
-        Row("local e2e, 1 client (docs/s, 1/median)", f"{result.sequential.docs_per_s:.1f}",
+        Row(f"local e2e {result.label}, 1 client (docs/s)", f"{result.sequential.docs_per_s:.1f}",
             f"{result.direct.docs_per_s:.1f} (parse+extract direct)", e2e, f">= {E2E_TARGET}x", e2e >= E2E_TARGET),
-        Row(f"local e2e, {result.clients} clients (docs/s, total)", f"{result.concurrent.docs_per_s:.1f}",
+        Row(f"local e2e {result.label}, {result.clients} clients (docs/s)", f"{result.concurrent.docs_per_s:.1f}",
             f"{result.one_client.docs_per_s:.1f} (1 client, total)", scale, f">= {CONCURRENCY_TARGET}x",
             scale >= CONCURRENCY_TARGET),
     ]
-    findings = [f"local e2e per document (medians, 1 client, poll every {result.poll * 1000:.0f} ms): "
+    findings = [f"{result.label}: local e2e per document (medians, 1 client, poll every {result.poll * 1000:.0f} ms): "
                 f"{result.phases.summary()}; direct parse+extract {ms(1 / result.direct.docs_per_s)}.",
                 f"process CPU per wall second: direct {result.direct.cpu_per_wall:.2f}, 1 client "
                 f"{result.one_client.cpu_per_wall:.2f}, {result.clients} clients {result.concurrent.cpu_per_wall:.2f} "
@@ -279,8 +252,12 @@ def rows(result: LocalResult) -> tuple[list[Row], list[str]]:
                         f"reaches {E2E_TARGET}x only for documents whose parse+extract takes >= "
                         f"{ms(overhead * E2E_TARGET / (1 - E2E_TARGET))} (this 1-page PDF: "
                         f"{ms(1 / result.direct.docs_per_s)}).")
-    if result.profile:
-        findings.append("where a document's time goes in local mode (1 client; exclusive wall ms per document "
-                        "in each thread group, from timers wrapped around the functions named):")
-        findings.extend(result.profile)
     return table, findings
+
+
+def corpus_invoice() -> tuple[bytes, dict[str, Any]] | None:
+    """A real one-page invoice of the shared corpus (a yardstick beside the repo), if present."""
+    path = ROOT.parent / "shared" / "corpus" / "invoices-dev" / "AmazonWebServices.pdf"
+    if not path.exists():
+        return None
+    return path.read_bytes(), {"invoice_number": "42183017", "date": "2014-08-03"}
