@@ -156,3 +156,44 @@ def test_cli_serve_keys_and_run_with_wait(tmp_path: Path) -> None:
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=30)
+
+
+def test_kill_9_then_restart_finishes_every_accepted_run(tmp_path: Path) -> None:
+    """A hard stop of `docflow serve` loses nothing: every run it accepted is finished by the next start."""
+    docflow = str(Path(sys.executable).with_name("docflow"))
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "DOCFLOW_API_KEY": API_KEY}
+
+    def serve() -> tuple[subprocess.Popen[str], Api]:
+        port = _free_port()
+        process = subprocess.Popen([docflow, "serve", "--port", str(port), "--data-dir", str(data_dir)], env=env,
+                                   stderr=subprocess.DEVNULL, text=True)
+        api = Api(f"http://127.0.0.1:{port}", API_KEY)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                api.get("/v1/openapi.json")
+                return process, api
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "docflow serve did not start"
+                time.sleep(0.1)
+
+    first, api = serve()
+    try:
+        workflow = api.post("/v1/workflows", json=INVOICE_WORKFLOW).json()
+        started = []
+        for number in range(6):
+            document_id = api.upload(f"{number}.pdf", invoice_pdf(invoice_number=f"K-{number}"))
+            started.append(api.post(f"/v1/workflows/{workflow['id']}/executions",
+                                    json={"document_id": document_id}).json()["id"])
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    second, api = serve()
+    try:
+        finished = [api.wait(execution_id) for execution_id in started]
+        assert [e["status"] for e in finished] == ["completed"] * 6
+        assert [e["output"]["values"]["invoice_number"] for e in finished] == [f"K-{n}" for n in range(6)]
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)

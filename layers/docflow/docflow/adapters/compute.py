@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -31,8 +33,9 @@ class ProcessCompute:
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                # forkserver: forking a process that runs threads (the HTTP server, the engine) is unsafe.
-                self._pool = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("forkserver"))
+                # spawn: forking a process that runs threads (the HTTP server, the engine) is unsafe.
+                self._pool = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_exit_with_parent, initargs=(os.getpid(),))
             return self._pool
 
     def run[T](self, job: Callable[..., T], *args: Any) -> T:
@@ -43,3 +46,17 @@ class ProcessCompute:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Workers end when the server is gone, even after a kill -9 that let it clean nothing up."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="docflow-parent-watch", daemon=True).start()
