@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import threading
 from datetime import UTC, datetime, timedelta
@@ -186,7 +187,7 @@ def test_other_workspace_ids_are_not_found(store: Store) -> None:
     store.workflows.add(workflow)
     store.documents.add(document)
     store.executions.add(execution)
-    store.executions.put_step_output(WS, execution.id, "parse", {"text": "secret"})
+    store.executions.put_step_output(WS, execution.id, "parse", b'{"text": "secret"}')
 
     with pytest.raises(NotFound) as unknown:
         store.workflows.get(WS, "wf_unknown")
@@ -438,24 +439,25 @@ def test_workflow_delete(store: Store) -> None:
 def test_small_step_output_stays_inline(store: Store) -> None:
     execution = store.executions.add(make_execution())
     output = {"values": {"total": 12.5, "ratio": 0.1}, "pages": [{"n": 1, "words": ["a", "b"]}], "nan": None}
-    store.executions.put_step_output(WS, execution.id, "extract", output)
-    assert store.executions.get_step_output(WS, execution.id, "extract") == output
+    store.executions.put_step_output(WS, execution.id, "extract", json.dumps(output).encode())
+    assert json.loads(store.executions.get_step_output(WS, execution.id, "extract") or b"") == output
     assert store.blobs.head(step_output_key(WS, execution.id, "extract")) is None
     assert store.executions.get_step_output(WS, execution.id, "parse") is None
 
     replaced: dict[str, Any] = {"values": {}}
-    store.executions.put_step_output(WS, execution.id, "extract", replaced)
-    assert store.executions.get_step_output(WS, execution.id, "extract") == replaced
+    store.executions.put_step_output(WS, execution.id, "extract", json.dumps(replaced).encode())
+    assert json.loads(store.executions.get_step_output(WS, execution.id, "extract") or b"") == replaced
 
 
 def test_large_step_output_goes_to_the_blob_store(store: Store) -> None:
     execution = store.executions.add(make_execution())
     output = {"text": "x" * 150_000, "words": [{"t": f"w{i}", "x0": i * 0.1, "top": i / 7} for i in range(3000)]}
-    store.executions.put_step_output(WS, execution.id, "parse", output)
+    body = json.dumps(output).encode()
+    store.executions.put_step_output(WS, execution.id, "parse", body)
     stored = store.blobs.head(step_output_key(WS, execution.id, "parse"))
     assert stored is not None and stored.size > 200 * 1024
     assert stored.content_type == "application/json"
-    assert store.executions.get_step_output(WS, execution.id, "parse") == output
+    assert store.executions.get_step_output(WS, execution.id, "parse") == body
     assert store.executions.get_step_output(OTHER, execution.id, "parse") is None
 
 

@@ -108,10 +108,9 @@ def step_output_key(workspace_id: str, execution_id: str, step_id: str) -> str:
 
 
 def pack_step_output(blobs: BlobStore, inline_limit: int, workspace_id: str, execution_id: str, step_id: str,
-                     output: dict[str, Any]) -> StoredStepOutput:
+                     body: bytes) -> StoredStepOutput:
     """Inline up to `inline_limit` bytes of JSON; larger outputs are written to the blob store
     first, so a stored pointer always points at something."""
-    body = dump_json(output, exact_floats=True)
     if len(body) <= inline_limit:
         return StoredStepOutput(inline=body.decode("utf-8"), blob_key=None)
     key = step_output_key(workspace_id, execution_id, step_id)
@@ -119,13 +118,9 @@ def pack_step_output(blobs: BlobStore, inline_limit: int, workspace_id: str, exe
     return StoredStepOutput(inline=None, blob_key=key)
 
 
-def unpack_step_output(blobs: BlobStore, stored: StoredStepOutput) -> dict[str, Any]:
-    raw: str | bytes
+def unpack_step_output(blobs: BlobStore, stored: StoredStepOutput) -> bytes:
     if stored.inline is not None:
-        raw = stored.inline
-    elif stored.blob_key is not None:
-        raw = blobs.read(stored.blob_key)
-    else:
-        raise ValueError("stored step output has neither inline data nor a blob key")
-    value: dict[str, Any] = json.loads(raw)
-    return value
+        return stored.inline.encode("utf-8")
+    if stored.blob_key is not None:
+        return blobs.read(stored.blob_key)
+    raise ValueError("stored step output has neither inline data nor a blob key")

@@ -55,8 +55,10 @@ class ExecutionRepository(Protocol):
     def list_for_workflow(self, workspace_id: str, workflow_id: str, status: ExecutionStatus | None,
                           limit: int, cursor: str | None) -> Page[Execution]:
         """Newest first."""
-    def put_step_output(self, workspace_id: str, execution_id: str, step_id: str, output: dict[str, Any]) -> None: ...
-    def get_step_output(self, workspace_id: str, execution_id: str, step_id: str) -> dict[str, Any] | None: ...
+    def put_step_output(self, workspace_id: str, execution_id: str, step_id: str, output_json: bytes) -> None:
+        """Step outputs are stored as the JSON document the step wrote: the orchestrator passes
+        them on without parsing them (a parsed PDF can be megabytes)."""
+    def get_step_output(self, workspace_id: str, execution_id: str, step_id: str) -> bytes | None: ...
 
 
 class UnfinishedExecutions(Protocol):

@@ -1,5 +1,6 @@
-"""Steps as plain-data jobs (dicts and bytes in, dicts out), so a runtime can run them in another
-process: local mode sends them to worker processes to use every core past the GIL."""
+"""Steps as plain-data jobs (bytes and dicts in, JSON bytes out), so a runtime can run them in
+another process: local mode sends them to worker processes to use every core past the GIL, and
+the JSON is written and read only here, in the worker, never by the orchestrating process."""
 
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from docflow.steps.extract import ExtractConfig, extract_fields
 from docflow.steps.parse import ParseConfig, parse_document
 
 
-def parse_job(data: bytes, content_type: str, config: dict[str, Any], limits: Limits) -> dict[str, Any]:
-    return parse_document(data, content_type, ParseConfig.model_validate(config), limits).model_dump(mode="json")
+def parse_job(data: bytes, content_type: str, config: dict[str, Any], limits: Limits) -> bytes:
+    return parse_document(data, content_type, ParseConfig.model_validate(config), limits).model_dump_json().encode()
 
 
-def extract_job(parsed: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    extraction = extract_fields(ParsedDocument.model_validate(parsed), ExtractConfig.model_validate(config))
+def extract_job(parsed_json: bytes, config: dict[str, Any]) -> bytes:
+    parsed = ParsedDocument.model_validate_json(parsed_json)
+    extraction = extract_fields(parsed, ExtractConfig.model_validate(config))
     if extraction.missing_required:
         raise StepFailed(f"required fields not found: {', '.join(extraction.missing_required)}",
                          code="required_fields_missing",
                          details=[{"field": name} for name in extraction.missing_required])
-    return extraction.model_dump(mode="json")
+    return extraction.model_dump_json().encode()

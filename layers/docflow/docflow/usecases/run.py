@@ -4,6 +4,7 @@ the local engine in a loop, the state machine once per Task. What runs next come
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -96,7 +97,7 @@ def run_step(ports: Ports, workspace_id: str, execution_id: str, step_id: str) -
     if step.type == "extract":
         ports.events.publish("extraction.completed", workspace_id, {
             "execution_id": execution_id, "workflow_id": execution.workflow_id, "step_id": step_id,
-            "values": output.get("values", {})})
+            "values": json.loads(output).get("values", {})})
     progress = _progress(execution, workflow)
     if progress.step is None and execution.status == ExecutionStatus.PROCESSING:
         return finish(ports, execution, workflow)
@@ -161,7 +162,7 @@ def _log_entry(step: StepDefinition, status: StepStatus, started: Any, clock: fl
                              error=error)
 
 
-def _execute(ports: Ports, execution: Execution, workflow: Workflow, step: StepDefinition) -> dict[str, Any]:
+def _execute(ports: Ports, execution: Execution, workflow: Workflow, step: StepDefinition) -> bytes:
     if step.type == "parse":
         return _parse(ports, execution, step.config)
     if step.type == "extract":
@@ -172,13 +173,13 @@ def _execute(ports: Ports, execution: Execution, workflow: Workflow, step: StepD
     raise StepFailed(f"step type '{step.type}' is not available yet", code="unsupported_step")
 
 
-def _parse(ports: Ports, execution: Execution, config: dict[str, Any]) -> dict[str, Any]:
+def _parse(ports: Ports, execution: Execution, config: dict[str, Any]) -> bytes:
     document = ports.documents.get(execution.workspace_id, execution.documents[0])
     data = ports.blobs.read(document.storage_key)
     return ports.compute.run(parse_job, data, document.content_type, config, ports.limits)
 
 
-def _latest_parse_output(ports: Ports, execution: Execution) -> dict[str, Any] | None:
+def _latest_parse_output(ports: Ports, execution: Execution) -> bytes | None:
     for entry in reversed(execution.execution_log):
         if entry.type == "parse" and entry.status == StepStatus.COMPLETED:
             stored = ports.executions.get_step_output(execution.workspace_id, execution.id, entry.step_id)
@@ -194,8 +195,9 @@ def _output(ports: Ports, execution: Execution, workflow: Workflow) -> Execution
         candidates = [s for s in candidates if s == execution.result_step]
     document_id = execution.documents[0] if execution.documents else None
     for step_id in reversed(candidates):
-        stored = ports.executions.get_step_output(execution.workspace_id, execution.id, step_id)
-        if stored is not None and isinstance(stored.get("values"), dict):
+        raw = ports.executions.get_step_output(execution.workspace_id, execution.id, step_id)
+        stored = json.loads(raw) if raw is not None else None
+        if isinstance(stored, dict) and isinstance(stored.get("values"), dict):
             return ExecutionOutput(document_id=document_id, values=stored["values"],
                                    confidence=stored.get("confidence", {}))
     return ExecutionOutput(document_id=document_id)

@@ -476,8 +476,9 @@ class DynamoExecutionRepository(_Repository):
                                       start_key=start_key, limit=limit, index=index)
         return cut_page([load_model(Execution, row) for row in rows], limit, lambda e: e.id)
 
-    def put_step_output(self, workspace_id: str, execution_id: str, step_id: str, output: dict[str, Any]) -> None:
-        stored = pack_step_output(self._blobs, self._inline_output_bytes, workspace_id, execution_id, step_id, output)
+    def put_step_output(self, workspace_id: str, execution_id: str, step_id: str, output_json: bytes) -> None:
+        stored = pack_step_output(self._blobs, self._inline_output_bytes, workspace_id, execution_id, step_id,
+                                  output_json)
         item: Item = _key(_ws(workspace_id), f"EXEC#{execution_id}#STEP#{step_id}")
         if stored.inline is not None:
             item["data"] = _s(stored.inline)
@@ -485,7 +486,7 @@ class DynamoExecutionRepository(_Repository):
             item["blob_key"] = _s(stored.blob_key or "")
         self._table.put(item)
 
-    def get_step_output(self, workspace_id: str, execution_id: str, step_id: str) -> dict[str, Any] | None:
+    def get_step_output(self, workspace_id: str, execution_id: str, step_id: str) -> bytes | None:
         item = self._table.get(_ws(workspace_id), f"EXEC#{execution_id}#STEP#{step_id}")
         if item is None:
             return None

@@ -352,13 +352,14 @@ class SqliteExecutionRepository(_Repository):
                                 "ORDER BY id").fetchall()
         return [load_model(Execution, row[0]) for row in rows]
 
-    def put_step_output(self, workspace_id: str, execution_id: str, step_id: str, output: dict[str, Any]) -> None:
-        stored = pack_step_output(self._blobs, self._inline_output_bytes, workspace_id, execution_id, step_id, output)
+    def put_step_output(self, workspace_id: str, execution_id: str, step_id: str, output_json: bytes) -> None:
+        stored = pack_step_output(self._blobs, self._inline_output_bytes, workspace_id, execution_id, step_id,
+                                  output_json)
         self._db.execute("INSERT OR REPLACE INTO step_outputs (workspace_id, execution_id, step_id, data, blob_key) "
                          "VALUES (?, ?, ?, ?, ?)",
                          (workspace_id, execution_id, step_id, stored.inline, stored.blob_key))
 
-    def get_step_output(self, workspace_id: str, execution_id: str, step_id: str) -> dict[str, Any] | None:
+    def get_step_output(self, workspace_id: str, execution_id: str, step_id: str) -> bytes | None:
         row = self._db.execute("SELECT data, blob_key FROM step_outputs "
                                "WHERE workspace_id = ? AND execution_id = ? AND step_id = ?",
                                (workspace_id, execution_id, step_id)).fetchone()
