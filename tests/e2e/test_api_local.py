@@ -127,6 +127,8 @@ def test_second_upload_is_409_and_the_bytes_are_unchanged(local_mode: LocalMode)
     assert first["status"] == "uploaded"
     replacement = b"X" * len(DATA)
     assert_error(put(handle["file_url"], replacement), 409, "conflict")
+    # With the upload_headers the handle gave (If-None-Match: *), the answer is S3's to that condition.
+    assert_error(put(handle["file_url"], replacement, **{"If-None-Match": "*"}), 412, "precondition_failed")
     after = document(local_mode, handle["id"])
     assert after["sha256"] == first["sha256"] == hashlib.sha256(DATA).hexdigest()
     assert requests.get(after["download_url"], timeout=30).content == DATA

@@ -37,7 +37,7 @@ def files_under(root: Path) -> list[Path]:
 
 def test_upload_url_verifies_and_carries_the_grant(blobs: LocalBlobStore) -> None:
     target = blobs.presign_upload(KEY, "application/pdf", 1234, NOW + timedelta(hours=1))
-    assert target.method == "PUT" and target.headers == {"Content-Type": "application/pdf"}
+    assert target.method == "PUT" and target.headers == {"Content-Type": "application/pdf", "If-None-Match": "*"}
     assert target.url.startswith(f"{BASE}/files/{KEY}?")
     key, query = split(target.url)
     assert blobs.verify("PUT", key, query, NOW) == SignedGrant(key=KEY, content_type="application/pdf",

@@ -43,12 +43,12 @@ def test_upload_signs_type_and_length(blobs: S3BlobStore) -> None:
     expires_at = utc_now() + timedelta(hours=1)
     target = blobs.presign_upload("uploads/ws/doc/a.pdf", "application/pdf", 1234, expires_at)
     assert target.method == "PUT"
-    assert target.headers == {"Content-Type": "application/pdf"}
+    assert target.headers == {"Content-Type": "application/pdf", "If-None-Match": "*"}
     assert target.expires_at == expires_at
     params = query(target.url)
     assert params["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
     assert int(params["X-Amz-Expires"]) in (3599, 3600)
-    assert {"host", "content-type", "content-length"} <= signed_headers(target.url)
+    assert {"host", "content-type", "content-length", "if-none-match"} <= signed_headers(target.url)
     assert "/uploads/ws/doc/a.pdf" in urlsplit(target.url).path
 
 

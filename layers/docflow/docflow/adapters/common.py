@@ -93,6 +93,11 @@ def event_detail(workspace_id: str, detail: dict[str, Any]) -> dict[str, Any]:
     return shaped
 
 
+def upload_headers(content_type: str) -> dict[str, str]:
+    """The headers a client sends with its PUT to an upload URL, the same on S3 and in local mode."""
+    return {"Content-Type": content_type, "If-None-Match": "*"}
+
+
 # --- step outputs ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)

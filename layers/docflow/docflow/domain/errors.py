@@ -54,6 +54,10 @@ class IllegalTransition(Conflict):
     code = "illegal_transition"
 
 
+class PreconditionFailed(DocflowError):
+    code, status = "precondition_failed", 412
+
+
 class PayloadTooLarge(DocflowError):
     code, status = "payload_too_large", 413
 

@@ -21,7 +21,15 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from docflow.api.app import PUBLIC_PATHS, create_app, error_result, handle
 from docflow.domain.clock import utc_now
-from docflow.domain.errors import BadRequest, Conflict, DocflowError, Forbidden, NotFound, PayloadTooLarge
+from docflow.domain.errors import (
+    BadRequest,
+    Conflict,
+    DocflowError,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+)
 from docflow.domain.models import Document, DocumentStatus
 from docflow.runtime.local import LocalRuntime
 from docflow.runtime.settings import LocalSettings
@@ -155,7 +163,9 @@ class LocalHttpApp:
                             f"'{sent_type or 'none'}'")
         document = self._document(key)
         if document is not None and document.status != DocumentStatus.PENDING_UPLOAD:
-            raise Conflict("this document has already been uploaded; create a new document for other bytes")
+            message = "this document has already been uploaded; create a new document for other bytes"
+            # With the If-None-Match: * of upload_headers, answer as S3 does to that condition.
+            raise PreconditionFailed(message) if environ.get("HTTP_IF_NONE_MATCH") == "*" else Conflict(message)
         length = environ.get("CONTENT_LENGTH")
         if document is not None and document.declared_size is not None:
             self._check_declared_length(document.declared_size, length)

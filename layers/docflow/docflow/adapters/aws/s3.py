@@ -12,6 +12,7 @@ from urllib.parse import quote
 from botocore.exceptions import ClientError
 
 from docflow.adapters.aws.clients import error_code, translate_throttling
+from docflow.adapters.common import upload_headers
 from docflow.domain.clock import utc_now
 from docflow.domain.errors import NotFound
 from docflow.ports import StoredObject, UploadTarget
@@ -46,12 +47,14 @@ class S3BlobStore:
         self._bucket = bucket
 
     def presign_upload(self, key: str, content_type: str, size: int | None, expires_at: datetime) -> UploadTarget:
-        params: dict[str, Any] = {"Bucket": self._bucket, "Key": key, "ContentType": content_type}
+        # If-None-Match: * is signed too: the URL writes the object once, and a second PUT within its
+        # lifetime cannot replace bytes whose size and sha256 are already recorded (S3 answers 412).
+        params: dict[str, Any] = {"Bucket": self._bucket, "Key": key, "ContentType": content_type, "IfNoneMatch": "*"}
         if size is not None:
             params["ContentLength"] = size
         url = self._client.generate_presigned_url("put_object", Params=params, ExpiresIn=_expires_in(expires_at),
                                                   HttpMethod="PUT")
-        return UploadTarget(url=url, method="PUT", headers={"Content-Type": content_type}, expires_at=expires_at)
+        return UploadTarget(url=url, method="PUT", headers=upload_headers(content_type), expires_at=expires_at)
 
     def presign_download(self, key: str, expires_at: datetime, filename: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self._bucket, "Key": key}

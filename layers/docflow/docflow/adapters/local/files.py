@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, BinaryIO
 from urllib.parse import quote, urlencode
 
+from docflow.adapters.common import upload_headers
 from docflow.domain.clock import iso
 from docflow.domain.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge
 from docflow.domain.limits import Limits
@@ -109,7 +110,7 @@ class LocalBlobStore:
     def presign_upload(self, key: str, content_type: str, size: int | None, expires_at: datetime) -> UploadTarget:
         max_bytes = self._max_upload_bytes if size is None else size
         url = self._signed_url("PUT", key, expires_at, content_type, str(max_bytes))
-        return UploadTarget(url=url, method="PUT", headers={"Content-Type": content_type}, expires_at=expires_at)
+        return UploadTarget(url=url, method="PUT", headers=upload_headers(content_type), expires_at=expires_at)
 
     def presign_download(self, key: str, expires_at: datetime, filename: str | None = None) -> str:
         return self._signed_url("GET", key, expires_at, filename=filename or "")
