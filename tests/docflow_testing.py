@@ -155,11 +155,20 @@ class AwsStack:
     def http(self, method: str, path: str, key: str | None = API_KEY, body: Any = None,
              query: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
         """One request the way API Gateway makes it: the authorizer first, then the API function."""
+        status, raw = self.raw(method, path, key, body, query, headers)
+        try:
+            payload = json.loads(raw) if raw else None
+        except ValueError:
+            payload = raw
+        return status, payload
+
+    def raw(self, method: str, path: str, key: str | None = API_KEY, body: Any = None,
+            query: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> tuple[int, str]:
         all_headers = {"content-type": "application/json", **(headers or {})}
         if key is not None:
             all_headers["authorization"] = f"Bearer {key}"
         event = json.loads((EVENTS / "http_api_request.json").read_text())
-        event.update({"rawPath": path, "headers": all_headers, "queryStringParameters": query,
+        event.update({"rawPath": path, "headers": all_headers, "queryStringParameters": query or None,
                       "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
                       "body": json.dumps(body) if body is not None else None})
         event["requestContext"]["http"].update({"method": method, "path": path})
@@ -167,20 +176,16 @@ class AwsStack:
         public = path in ("/v1/openapi.json", "/v1/docs")
         if not public:
             if key is None:
-                return 401, {"message": "Unauthorized"}  # API Gateway's answer without an identity source
+                return 401, json.dumps({"message": "Unauthorized"})  # API Gateway, no identity source
             verdict = load_handler("authorizer").lambda_handler(event, LambdaContextStub())
             if not verdict["isAuthorized"]:
-                return 403, {"message": "Forbidden"}  # API Gateway's answer to a denied request
+                return 403, json.dumps({"message": "Forbidden"})  # API Gateway's answer to a denied request
             event["requestContext"]["authorizer"] = {"lambda": verdict["context"]}
         result = load_handler("api").lambda_handler(event, LambdaContextStub())
         raw = result.get("body") or ""
         if result.get("isBase64Encoded"):
             raw = base64.b64decode(raw).decode()
-        try:
-            payload = json.loads(raw) if raw else None
-        except ValueError:
-            payload = raw
-        return int(result["statusCode"]), payload
+        return int(result["statusCode"]), raw
 
     def wait_sfn(self, execution_id: str, timeout: float = 20) -> dict[str, Any]:
         arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_id}"
@@ -194,6 +199,50 @@ class AwsStack:
     def history(self, execution_id: str) -> list[dict[str, Any]]:
         arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_id}"
         return list(self.clients.stepfunctions.get_execution_history(executionArn=arn, maxResults=1000)["events"])
+
+
+class StackResponse:
+    """The part of requests.Response the shared walks use."""
+
+    def __init__(self, status_code: int, text: str) -> None:
+        self.status_code, self.text = status_code, text
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class StackApi:
+    """The `Api` client's interface over the AWS handlers under moto (authorizer + API function)."""
+
+    def __init__(self, stack: AwsStack, key: str | None) -> None:
+        self.stack, self.key = stack, key
+
+    def request(self, method: str, path: str, json: Any = None, params: dict[str, str] | None = None,
+                **_: Any) -> StackResponse:
+        return StackResponse(*self.stack.raw(method, path, self.key, json, params))
+
+    def get(self, path: str, **kwargs: Any) -> StackResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> StackResponse:
+        return self.request("POST", path, **kwargs)
+
+    def upload(self, name: str, data: bytes, content_type: str = "application/pdf") -> str:
+        """A document handle, the bytes put in the bucket, and the S3 event the uploads function gets."""
+        handle = self.post("/v1/documents", json={"name": name, "content_type": content_type, "size": len(data)})
+        assert handle.status_code == 201, handle.text
+        document_id = str(handle.json()["id"])
+        workspace = handle.json()["file_url"].split("/documents/", 1)[1].split("/", 1)[0]
+        key = f"documents/{workspace}/{document_id}"
+        self.stack.clients.s3.put_object(Bucket=self.stack.bucket, Key=key, Body=data, ContentType=content_type)
+        event = json.loads((EVENTS / "s3_object_created.json").read_text())
+        event["detail"]["object"].update({"key": key, "size": len(data)})
+        load_handler("uploads").lambda_handler(event, LambdaContextStub())
+        return document_id
+
+    def wait(self, execution_id: str, timeout: float = 30) -> dict[str, Any]:
+        self.stack.wait_sfn(execution_id, timeout)
+        return dict(self.get(f"/v1/executions/{execution_id}").json())
 
 
 def _invoke_in_process(stack_ref: dict[str, AwsStack]) -> Any:
