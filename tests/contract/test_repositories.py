@@ -128,10 +128,20 @@ def test_document_round_trip_and_save(store: Store) -> None:
     store.documents.add(document)
     assert store.documents.get(WS, document.id) == document
     updated = document.model_copy(update={"status": DocumentStatus.UPLOADED, "size": 1234, "sha256": "ab" * 32})
-    store.documents.save(updated)
-    assert store.documents.get(WS, document.id) == updated
+    stored = store.documents.save(updated)
+    assert stored.revision == document.revision + 1
+    assert store.documents.get(WS, document.id) == stored
     with pytest.raises(NotFound):
         store.documents.save(make_document())
+
+
+def test_document_save_is_conditional_on_its_revision(store: Store) -> None:
+    document = make_document()
+    store.documents.add(document)
+    first = store.documents.save(document.model_copy(update={"status": DocumentStatus.UPLOADED, "size": 1}))
+    with pytest.raises(Conflict):  # a second writer that read the same revision loses, and writes nothing
+        store.documents.save(document.model_copy(update={"status": DocumentStatus.REJECTED}))
+    assert store.documents.get(WS, document.id) == first
 
 
 def test_execution_round_trip_keeps_floats_and_nested_values(store: Store) -> None:

@@ -93,6 +93,8 @@ class Document(Record):
     upload_expires_at: datetime
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
+    # Optimistic locking, as for executions: an upload event and a status refresh may race.
+    revision: int = 0
 
 
 class ExecutionStatus(StrEnum):

@@ -40,7 +40,9 @@ class DocumentRepository(Protocol):
     def add(self, document: Document) -> None: ...
     def get(self, workspace_id: str, document_id: str) -> Document:
         """Raises NotFound."""
-    def save(self, document: Document) -> None: ...
+    def save(self, document: Document) -> Document:
+        """Conditional write: raises Conflict unless the stored revision is document.revision.
+        Returns the document as stored (revision + 1)."""
 
 
 class ExecutionRepository(Protocol):

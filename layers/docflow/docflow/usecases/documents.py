@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from docflow.domain.clock import utc_now
-from docflow.domain.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from docflow.domain.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from docflow.domain.models import Document, DocumentStatus
 from docflow.ports import Ports, UploadTarget
 
@@ -67,7 +67,16 @@ def refresh_upload(ports: Ports, document: Document) -> Document:
 
 
 def record_upload(ports: Ports, document: Document) -> Document:
-    """Checks the stored bytes against the handle and moves the document to uploaded or rejected."""
+    """Checks the stored bytes against the handle and moves the document to uploaded or rejected.
+    The S3 event and a status refresh may both get here: the conditional save lets one of them
+    record the upload (and announce it), and the other reads what it recorded."""
+    try:
+        return _record_upload(ports, document)
+    except Conflict:
+        return ports.documents.get(document.workspace_id, document.id)
+
+
+def _record_upload(ports: Ports, document: Document) -> Document:
     if document.status != DocumentStatus.PENDING_UPLOAD:
         return document  # redelivered upload event: already recorded
     stored = ports.blobs.head(document.storage_key)
@@ -87,7 +96,7 @@ def record_upload(ports: Ports, document: Document) -> Document:
     else:
         updated = document.model_copy(update={"status": DocumentStatus.UPLOADED, "size": stored.size,
                                               "sha256": ports.blobs.sha256(document.storage_key), "updated_at": now})
-    ports.documents.save(updated)
+    updated = ports.documents.save(updated)
     if updated.status == DocumentStatus.UPLOADED:
         ports.events.publish("document.uploaded", document.workspace_id, {
             "document_id": updated.id, "name": updated.name, "content_type": updated.content_type,

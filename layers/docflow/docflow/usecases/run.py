@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from docflow.domain.clock import utc_now
-from docflow.domain.errors import DocflowError, StepFailed
+from docflow.domain.errors import Conflict, DocflowError, StepFailed
 from docflow.domain.flow import NextStep, next_step
 from docflow.domain.models import (
     DocumentStatus,
@@ -206,11 +206,15 @@ def _output(ports: Ports, execution: Execution, workflow: Workflow) -> Execution
 def _mark_documents_processed(ports: Ports, execution: Execution) -> None:
     for document_id in execution.documents:
         document = ports.documents.get(execution.workspace_id, document_id)
-        if document.status == DocumentStatus.UPLOADED:
+        if document.status != DocumentStatus.UPLOADED:
+            continue
+        try:
             ports.documents.save(document.model_copy(update={"status": DocumentStatus.PROCESSED,
                                                              "updated_at": utc_now()}))
-            ports.events.publish("document.processed", execution.workspace_id,
-                                 {"document_id": document_id, "execution_id": execution.id})
+        except Conflict:
+            continue  # another run finishing on the same document marked it first
+        ports.events.publish("document.processed", execution.workspace_id,
+                             {"document_id": document_id, "execution_id": execution.id})
 
 
 def _event_detail(execution: Execution) -> dict[str, Any]:

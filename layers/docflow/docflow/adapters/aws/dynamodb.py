@@ -348,7 +348,8 @@ class DynamoWorkflowRepository(_Repository):
 
 class DynamoDocumentRepository(_Repository):
     def _item(self, document: Document) -> Item:
-        return {**_key(_ws(document.workspace_id), f"DOC#{document.id}"), "data": _s(dump_model(document))}
+        return {**_key(_ws(document.workspace_id), f"DOC#{document.id}"), "revision": _n(document.revision),
+                "data": _s(dump_model(document))}
 
     def add(self, document: Document) -> None:
         try:
@@ -364,14 +365,19 @@ class DynamoDocumentRepository(_Repository):
             raise NotFound(f"document {document_id} not found")
         return load_model(Document, data)
 
-    def save(self, document: Document) -> None:
-        """Updates an existing document; never resurrects a deleted or unknown one."""
+    def save(self, document: Document) -> Document:
+        """Updates an existing document at the revision it was read; never resurrects an unknown one."""
+        stored = document.model_copy(update={"revision": document.revision + 1})
         try:
-            self._table.put(self._item(document), "attribute_exists(PK)")
+            self._table.put(self._item(stored), "attribute_exists(PK) AND revision = :read",
+                            values={":read": _n(document.revision)})
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            if _condition_failed_item(exc) is None:
                 raise NotFound(f"document {document.id} not found") from exc
-            raise
+            raise Conflict(f"document {document.id} was changed by someone else") from exc
+        return stored
 
 
 # --- executions ----------------------------------------------------------------------------

@@ -281,11 +281,15 @@ class SqliteDocumentRepository(_Repository):
             raise NotFound(f"document {document_id} not found")
         return load_model(Document, data)
 
-    def save(self, document: Document) -> None:
-        updated = self._db.execute("UPDATE documents SET data = ? WHERE workspace_id = ? AND id = ?",
-                                   (dump_model(document), document.workspace_id, document.id)).rowcount
+    def save(self, document: Document) -> Document:
+        stored = document.model_copy(update={"revision": document.revision + 1})
+        updated = self._db.execute(
+            "UPDATE documents SET data = ? WHERE workspace_id = ? AND id = ? AND json_extract(data, '$.revision') = ?",
+            (dump_model(stored), document.workspace_id, document.id, document.revision)).rowcount
         if updated == 0:
-            raise NotFound(f"document {document.id} not found")
+            self.get(document.workspace_id, document.id)  # NotFound when it is not there at all
+            raise Conflict(f"document {document.id} was changed by someone else")
+        return stored
 
 
 class SqliteExecutionRepository(_Repository):
