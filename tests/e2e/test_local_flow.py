@@ -98,6 +98,10 @@ def test_an_interrupted_run_resumes_after_restart(tmp_path: Path) -> None:
     server.runtime.engine.shutdown()  # the engine is gone: the next start is accepted but not run
     started = api.post(f"/v1/workflows/{workflow['id']}/executions", json={"document_id": document_id}).json()
     assert api.get(f"/v1/executions/{started['id']}").json()["status"] == "queued"
+    # The workflow is edited before the run gets to go: the accepted run keeps the steps it started with.
+    edited = api.request("PUT", f"/v1/workflows/{workflow['id']}",
+                         json={**INVOICE_WORKFLOW, "definition": {"steps": [{"id": "only", "type": "parse"}]}})
+    assert edited.status_code == 200 and edited.json()["version"] == 2
     server.stop()
 
     restarted = start_local(data_dir)
@@ -105,6 +109,8 @@ def test_an_interrupted_run_resumes_after_restart(tmp_path: Path) -> None:
         execution = Api(restarted.url, API_KEY).wait(started["id"])
         assert execution["status"] == "completed"
         assert execution["output"]["values"]["invoice_number"] == "INV-2041"
+        assert [e["step_id"] for e in execution["execution_log"]] == ["parse", "extract"]
+        assert execution["workflow_version"] == 1
         assert restarted.resumed == 1
     finally:
         restarted.stop()

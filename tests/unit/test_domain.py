@@ -56,21 +56,21 @@ def test_move_appends_history_and_sets_times() -> None:
 
 
 def test_next_step_walks_the_list_in_order() -> None:
-    flow = workflow({"id": "p", "type": "parse"}, {"id": "e", "type": "extract"})
-    run = execution()
-    assert next_step(flow, run) == NextStep("p", "parse")
-    assert next_step(flow, ran(run, "p")) == NextStep("e", "extract")
-    assert next_step(flow, ran(run, "p", "e")) is None
+    run = execution(definition=workflow({"id": "p", "type": "parse"}, {"id": "e", "type": "extract"}).definition)
+    assert next_step(run) == NextStep("p", "parse")
+    assert next_step(ran(run, "p")) == NextStep("e", "extract")
+    assert next_step(ran(run, "p", "e")) is None
 
 
 def test_next_step_ignores_failed_entries_and_honours_next_and_bounds() -> None:
     flow = workflow({"id": "a", "type": "parse", "next": "c"}, {"id": "b", "type": "parse"},
-                    {"id": "c", "type": "extract"})
-    assert next_step(flow, ran(execution(), "a", status=StepStatus.FAILED)) == NextStep("a", "parse")
-    assert next_step(flow, ran(execution(), "a")) == NextStep("c", "extract")
-    bounded = execution(start_step="b", end_step="b")
-    assert next_step(flow, bounded) == NextStep("b", "parse")
-    assert next_step(flow, ran(bounded, "b")) is None
+                    {"id": "c", "type": "extract"}).definition
+    run = execution(definition=flow)
+    assert next_step(ran(run, "a", status=StepStatus.FAILED)) == NextStep("a", "parse")
+    assert next_step(ran(run, "a")) == NextStep("c", "extract")
+    bounded = execution(definition=flow, start_step="b", end_step="b")
+    assert next_step(bounded) == NextStep("b", "parse")
+    assert next_step(ran(bounded, "b")) is None
 
 
 def test_definitions_that_cannot_run_are_rejected() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from docflow.domain.errors import ValidationFailed
-from docflow.domain.models import Execution, StepDefinition, StepStatus, Workflow, WorkflowDefinition
+from docflow.domain.models import Execution, StepDefinition, StepStatus, WorkflowDefinition
 
 
 @dataclass(frozen=True)
@@ -51,19 +51,20 @@ def _successor(steps: list[StepDefinition], step: StepDefinition) -> StepDefinit
     return steps[index + 1] if index + 1 < len(steps) else None
 
 
-def next_step(workflow: Workflow, execution: Execution) -> NextStep | None:
+def next_step(execution: Execution) -> NextStep | None:
     """The step to run now, or None when the run is over.
 
-    Derived from the execution log alone, so a resumed or redelivered run picks up exactly
-    where the last completed step left it."""
-    steps = workflow.definition.steps
+    Derived from the execution's own definition and log alone, so a resumed or redelivered run
+    picks up exactly where the last completed step left it."""
+    definition = execution.definition
+    steps = definition.steps
     if not steps:
         return None
     log = [e for e in execution.execution_log if e.status == StepStatus.COMPLETED]
     if not log:
-        first = workflow.step(execution.start_step) if execution.start_step else steps[0]
+        first = definition.step(execution.start_step) if execution.start_step else steps[0]
         return NextStep(first.id, first.type) if first else None
-    last = workflow.step(log[-1].step_id)
+    last = definition.step(log[-1].step_id)
     if last is None or last.id == execution.end_step:
         return None
     following = _successor(steps, last)

@@ -42,6 +42,9 @@ class StepDefinition(Record):
 class WorkflowDefinition(Record):
     steps: list[StepDefinition] = Field(default_factory=list)
 
+    def step(self, step_id: str) -> StepDefinition | None:
+        return next((s for s in self.steps if s.id == step_id), None)
+
 
 class FileField(Record):
     key: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
@@ -69,7 +72,7 @@ class Workflow(Record):
     updated_at: datetime = Field(default_factory=utc_now)
 
     def step(self, step_id: str) -> StepDefinition | None:
-        return next((s for s in self.definition.steps if s.id == step_id), None)
+        return self.definition.step(step_id)
 
 
 class DocumentStatus(StrEnum):
@@ -148,6 +151,9 @@ class Execution(Record):
     id: str = Field(default_factory=lambda: new_id("exe"))
     workflow_id: str
     workflow_version: int
+    # The steps as they were when the run started: editing or deleting the workflow later (while a
+    # run waits, say, in review) never changes what an accepted run does.
+    definition: WorkflowDefinition = Field(default_factory=WorkflowDefinition)
     workspace_id: str
     name: str | None = None
     status: ExecutionStatus = ExecutionStatus.QUEUED

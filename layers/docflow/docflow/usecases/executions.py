@@ -63,7 +63,8 @@ def start_execution(ports: Ports, workspace_id: str, workflow_id: str, request: 
             raise Conflict(f"document {document_id} was rejected: {document.rejection_reason}")
     now = utc_now()
     execution = Execution(
-        workflow_id=workflow.id, workflow_version=workflow.version, workspace_id=workspace_id, name=request.name,
+        workflow_id=workflow.id, workflow_version=workflow.version, definition=workflow.definition,
+        workspace_id=workspace_id, name=request.name,
         metadata=request.metadata, trigger_method=request.trigger_method, triggered_by=request.triggered_by,
         trigger_data=request.trigger_data, documents=request.document_ids, start_step=request.start_step,
         end_step=request.end_step, result_step=request.result_step,

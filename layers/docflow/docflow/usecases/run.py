@@ -21,7 +21,6 @@ from docflow.domain.models import (
     ExecutionStatus,
     StepDefinition,
     StepStatus,
-    Workflow,
 )
 from docflow.domain.status import move
 from docflow.ports import Ports
@@ -45,16 +44,10 @@ class Progress:
         return {"workspace_id": self.workspace_id, "execution_id": self.execution_id, "next": nxt}
 
 
-def _load(ports: Ports, workspace_id: str, execution_id: str) -> tuple[Execution, Workflow]:
-    execution = ports.executions.get(workspace_id, execution_id)
-    # Runs use the workflow as it is now; `workflow_version` records which version started the run.
-    return execution, ports.workflows.get(workspace_id, execution.workflow_id)
-
-
-def _progress(execution: Execution, workflow: Workflow) -> Progress:
+def _progress(execution: Execution) -> Progress:
     if execution.status != ExecutionStatus.PROCESSING:
         return Progress(execution.workspace_id, execution.id, None)
-    return Progress(execution.workspace_id, execution.id, next_step(workflow, execution))
+    return Progress(execution.workspace_id, execution.id, next_step(execution))
 
 
 def begin(ports: Ports, workspace_id: str, execution_id: str) -> Progress:
@@ -65,23 +58,22 @@ def begin(ports: Ports, workspace_id: str, execution_id: str) -> Progress:
         return move(current, ExecutionStatus.PROCESSING, utc_now())
 
     execution = update_execution(ports, workspace_id, execution_id, start)
-    execution, workflow = _load(ports, workspace_id, execution.id)
-    progress = _progress(execution, workflow)
+    progress = _progress(execution)
     if progress.step is None and execution.status == ExecutionStatus.PROCESSING:
-        return finish(ports, execution, workflow)
+        return finish(ports, execution)
     return progress
 
 
 def run_step(ports: Ports, workspace_id: str, execution_id: str, step_id: str) -> Progress:
-    execution, workflow = _load(ports, workspace_id, execution_id)
-    progress = _progress(execution, workflow)
+    execution = ports.executions.get(workspace_id, execution_id)
+    progress = _progress(execution)
     if progress.step is None or progress.step.step_id != step_id:
         return progress  # canceled meanwhile, or a retried call for a step that already ran
-    step = workflow.step(step_id)
-    assert step is not None  # next_step only names steps of the workflow
+    step = execution.definition.step(step_id)
+    assert step is not None  # next_step only names steps of the run's definition
     started, clock = utc_now(), time.perf_counter()
     try:
-        output = _execute(ports, execution, workflow, step)
+        output = _execute(ports, execution, step)
     except StepFailed as exc:
         _record_failure(ports, execution, step, started, clock, exc)
         raise
@@ -98,14 +90,14 @@ def run_step(ports: Ports, workspace_id: str, execution_id: str, step_id: str) -
         ports.events.publish("extraction.completed", workspace_id, {
             "execution_id": execution_id, "workflow_id": execution.workflow_id, "step_id": step_id,
             "values": json.loads(output).get("values", {})})
-    progress = _progress(execution, workflow)
+    progress = _progress(execution)
     if progress.step is None and execution.status == ExecutionStatus.PROCESSING:
-        return finish(ports, execution, workflow)
+        return finish(ports, execution)
     return progress
 
 
-def finish(ports: Ports, execution: Execution, workflow: Workflow) -> Progress:
-    output = _output(ports, execution, workflow)
+def finish(ports: Ports, execution: Execution) -> Progress:
+    output = _output(ports, execution)
 
     def complete(current: Execution) -> Execution | None:
         if current.status != ExecutionStatus.PROCESSING:
@@ -162,7 +154,7 @@ def _log_entry(step: StepDefinition, status: StepStatus, started: Any, clock: fl
                              error=error)
 
 
-def _execute(ports: Ports, execution: Execution, workflow: Workflow, step: StepDefinition) -> bytes:
+def _execute(ports: Ports, execution: Execution, step: StepDefinition) -> bytes:
     if step.type == "parse":
         return _parse(ports, execution, step.config)
     if step.type == "extract":
@@ -188,7 +180,7 @@ def _latest_parse_output(ports: Ports, execution: Execution) -> bytes | None:
     return None
 
 
-def _output(ports: Ports, execution: Execution, workflow: Workflow) -> ExecutionOutput:
+def _output(ports: Ports, execution: Execution) -> ExecutionOutput:
     """`result_step`'s values, else those of the last completed step that produced values."""
     candidates = [e.step_id for e in execution.execution_log if e.status == StepStatus.COMPLETED]
     if execution.result_step is not None:
