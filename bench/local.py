@@ -4,6 +4,7 @@ concurrent clients ≥ 1.5× one client. Local mode runs in this process, as the
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
@@ -218,7 +219,7 @@ def measure(label: str, pdf: bytes, expected: dict[str, Any], docs: int = 30, cl
             phases = Phases()
             sequential = _sequential(docs, lambda: client.process(workflow_id, pdf, phases, expected))
             total = clients * per_client  # as many documents for 1 client as for all of them together
-            one = lambda: client.process(workflow_id, pdf, expected=expected)  # noqa: E731
+            one = functools.partial(client.process, workflow_id, pdf, expected=expected)
             one_client = _throughput(total, lambda: _repeat(total, one))
             concurrent = _throughput(total, lambda: _concurrently(server.url, poll, workflow_id, pdf,
                                                                   expected, clients, per_client))

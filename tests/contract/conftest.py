@@ -52,7 +52,7 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     from docflow.adapters.aws.s3 import S3BlobStore
 
     operations: list[str] = []
-    original = getattr(botocore.client.BaseClient, "_make_api_call")  # noqa: B009 - private, on purpose
+    original = botocore.client.BaseClient._make_api_call
 
     def recording(self: Any, operation_name: str, api_params: Any) -> Any:
         operations.append(operation_name)
