@@ -7,6 +7,7 @@ import base64
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -114,6 +115,30 @@ class Api:
             if body["status"] in ("completed", "failed", "canceled") or time.monotonic() > deadline:
                 return dict(body)
             time.sleep(0.05)
+
+
+DOCFLOW = Path(sys.executable).with_name("docflow")
+
+
+def serve_subprocess(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`docflow serve` as a user starts it (its own process, DOCFLOW_API_KEY set), once it answers."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {**os.environ, "DOCFLOW_API_KEY": API_KEY}
+    process = subprocess.Popen([str(DOCFLOW), "serve", "--port", str(port), "--data-dir", str(data_dir)], env=env,
+                               stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"{url}/v1/openapi.json", timeout=1)
+            return process, url
+        except requests.ConnectionError:
+            assert process.poll() is None and time.monotonic() < deadline, "docflow serve did not start"
+            time.sleep(0.1)
 
 
 @dataclass

@@ -5,13 +5,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
-from docflow_testing import API_KEY, CORPUS, INVOICE_WORKFLOW, ROOT, Api, LocalMode, invoice_pdf, start_local
+from docflow_testing import (
+    API_KEY,
+    CORPUS,
+    DOCFLOW,
+    INVOICE_WORKFLOW,
+    Api,
+    LocalMode,
+    invoice_pdf,
+    serve_subprocess,
+    start_local,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -116,35 +124,16 @@ def test_an_interrupted_run_resumes_after_restart(tmp_path: Path) -> None:
         restarted.stop()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_cli_serve_keys_and_run_with_wait(tmp_path: Path) -> None:
     """The console script as a user runs it: `docflow serve`, `docflow keys create`, `docflow run --wait`."""
-    docflow = str(Path(sys.executable).with_name("docflow"))
-    data_dir, port = tmp_path / "data", _free_port()
+    docflow = str(DOCFLOW)
+    data_dir = tmp_path / "data"
     created = subprocess.run([docflow, "keys", "create", "--name", "me", "--workspace", "team", "--data-dir",
                               str(data_dir)], capture_output=True, text=True, timeout=60, check=True)
     key = created.stdout.strip()
     assert key.startswith("dfk_") and "not shown again" in created.stderr
-    env = {**os.environ, "DOCFLOW_API_KEY": API_KEY}
-    serve = subprocess.Popen([docflow, "serve", "--port", str(port), "--data-dir", str(data_dir)], env=env,
-                             stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    serve, url = serve_subprocess(data_dir)
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{url}/v1/openapi.json", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "docflow serve did not start"
-                time.sleep(0.1)
         api = Api(url, key)  # the key made by `keys create` before the server started
         workflow = api.post("/v1/workflows", json=INVOICE_WORKFLOW).json()
         pdf = tmp_path / "invoice.pdf"
@@ -166,23 +155,11 @@ def test_cli_serve_keys_and_run_with_wait(tmp_path: Path) -> None:
 
 def test_kill_9_then_restart_finishes_every_accepted_run(tmp_path: Path) -> None:
     """A hard stop of `docflow serve` loses nothing: every run it accepted is finished by the next start."""
-    docflow = str(Path(sys.executable).with_name("docflow"))
     data_dir = tmp_path / "data"
-    env = {**os.environ, "DOCFLOW_API_KEY": API_KEY}
 
-    def serve() -> tuple[subprocess.Popen[str], Api]:
-        port = _free_port()
-        process = subprocess.Popen([docflow, "serve", "--port", str(port), "--data-dir", str(data_dir)], env=env,
-                                   stderr=subprocess.DEVNULL, text=True)
-        api = Api(f"http://127.0.0.1:{port}", API_KEY)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                api.get("/v1/openapi.json")
-                return process, api
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "docflow serve did not start"
-                time.sleep(0.1)
+    def serve() -> tuple[subprocess.Popen[bytes], Api]:
+        process, url = serve_subprocess(data_dir)
+        return process, Api(url, API_KEY)
 
     first, api = serve()
     try:

@@ -126,12 +126,12 @@ def _run(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="docflow", description="Docflow: document workflows behind a REST API")
     commands = parser.add_subparsers(dest="command", required=True)
-    data_dir = {"default": None, "help": "where local mode keeps its data (DOCFLOW_DATA_DIR, default .docflow)"}
+    data_dir_help = "where local mode keeps its data (DOCFLOW_DATA_DIR, default .docflow)"
 
     serve = commands.add_parser("serve", help="run local mode: the API, the engine and the storage on this machine")
     serve.add_argument("--host", default=None, help="interface to listen on (DOCFLOW_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (DOCFLOW_PORT, default 8080; 0 picks a free one)")
-    serve.add_argument("--data-dir", type=Path, **data_dir)  # type: ignore[arg-type]
+    serve.add_argument("--data-dir", type=Path, default=None, help=data_dir_help)
     serve.add_argument("--workers", type=int, default=None, help="executions run at once (DOCFLOW_WORKERS)")
     serve.set_defaults(func=_serve)
 
@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = key_commands.add_parser("create", help="create an API key and print it once")
     create.add_argument("--name", required=True)
     create.add_argument("--workspace", default="default", help="workspace of the key, created if new")
-    create.add_argument("--data-dir", type=Path, **data_dir)  # type: ignore[arg-type]
+    create.add_argument("--data-dir", type=Path, default=None, help=data_dir_help)
     create.set_defaults(func=_keys_create)
 
     run = commands.add_parser("run", help="upload FILE and run workflow WORKFLOW_ID on it")
