@@ -17,6 +17,7 @@ from docflow_testing import (
     LocalMode,
     _invoke_in_process,
     load_handler,
+    serialize_moto_dynamodb,
     start_local,
 )
 
@@ -40,6 +41,7 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
     from docflow.runtime import aws
 
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+    serialize_moto_dynamodb(monkeypatch)  # the state machine's thread and the API's calls share moto's table
     stack_ref: dict[str, AwsStack] = {}
     monkeypatch.setattr(lambda_simple.LambdaSimpleBackend, "invoke", _invoke_in_process(stack_ref))
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -163,6 +164,28 @@ def start_local(data_dir: Path, workers: int = 2) -> Any:
 
 
 # --- AWS under moto ---------------------------------------------------------------------------
+
+def serialize_moto_dynamodb(monkeypatch: Any) -> None:
+    """Makes every DynamoDB call atomic with respect to the others, as each request is on DynamoDB.
+
+    moto is not thread-safe there: a cancelled `transact_write_items` restores a deep copy of the
+    whole table taken before it ran, erasing items other threads wrote meanwhile (a committed
+    idempotency record, a step's progress). Threads still interleave between calls, so the
+    adapters' read-then-conditional-write races stay under test; only moto's own race is removed.
+    The retry path for DynamoDB's TransactionConflict is tested deterministically with a Stubber."""
+    import botocore.client
+
+    lock = threading.Lock()
+    original = botocore.client.BaseClient._make_api_call
+
+    def call(self: Any, operation_name: str, api_params: Any) -> Any:
+        if self.meta.service_model.service_name != "dynamodb":
+            return original(self, operation_name, api_params)
+        with lock:
+            return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+
 
 FUNCTIONS = {"docflow-api": "api", "docflow-authorizer": "authorizer", "docflow-step": "step",
              "docflow-uploads": "uploads"}

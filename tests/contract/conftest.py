@@ -39,6 +39,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     import botocore.client
+    from docflow_testing import serialize_moto_dynamodb
     from moto import mock_aws
 
     from docflow.adapters.aws.clients import make_clients
@@ -52,6 +53,7 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     from docflow.adapters.aws.s3 import S3BlobStore
 
     operations: list[str] = []
+    serialize_moto_dynamodb(monkeypatch)
     original = botocore.client.BaseClient._make_api_call
 
     def recording(self: Any, operation_name: str, api_params: Any) -> Any:

@@ -444,6 +444,23 @@ def test_workflow_delete(store: Store) -> None:
     assert store.workflows.list(WS, 10, None).items == []
 
 
+def test_given_workflows_in_two_workspaces_when_found_by_id_then_each_names_its_owner(store: Store) -> None:
+    mine, theirs = make_workflow(), make_workflow(ws=OTHER)
+    store.workflows.add(mine)
+    store.workflows.add(theirs)
+    assert store.workflows.find_workspace(mine.id) == WS
+    assert store.workflows.find_workspace(theirs.id) == OTHER
+    assert store.workflows.find_workspace("wf_unknown") is None
+    with pytest.raises(NotFound):  # another workspace cannot delete it, and the lookup stays
+        store.workflows.delete(WS, theirs.id)
+    assert store.workflows.find_workspace(theirs.id) == OTHER
+    store.workflows.delete(OTHER, theirs.id)
+    assert store.workflows.find_workspace(theirs.id) is None
+    with pytest.raises(Conflict):
+        store.workflows.add(mine)
+    assert store.workflows.find_workspace(mine.id) == WS
+
+
 # --- step outputs ----------------------------------------------------------------------------
 
 def test_small_step_output_stays_inline(store: Store) -> None:

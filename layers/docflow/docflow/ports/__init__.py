@@ -34,6 +34,9 @@ class WorkflowRepository(Protocol):
         """Raises Conflict when the stored version is not `expected_version`."""
     def delete(self, workspace_id: str, workflow_id: str) -> None:
         """Raises NotFound."""
+    def find_workspace(self, workflow_id: str) -> str | None:
+        """The workspace that owns this workflow id, for entry points that carry no API key (S3 drop
+        folder, inbound webhooks, schedule targets); None when no workspace has it."""
 
 
 class DocumentRepository(Protocol):

@@ -8,6 +8,7 @@ Layout (every key starts with the workspace, so no read can cross it):
 | api key | WS#<ws> | KEY#<id> | | |
 | api key lookup | KEYHASH#<sha256> | KEYHASH | | |
 | workflow | WS#<ws> | WF#<id> | | |
+| workflow owner lookup | WFID#<id> | WFID | | |
 | document | WS#<ws> | DOC#<id> | | |
 | execution | WS#<ws> | EXEC#<id> | WS#<ws>#WF#<wf> / <id> | WS#<ws>#WF#<wf>#ST#<status> / <id> |
 | idempotency | WS#<ws> | IDEM#<key> | | |
@@ -303,13 +304,28 @@ class DynamoWorkflowRepository(_Repository):
         return {**_key(_ws(workflow.workspace_id), f"WF#{workflow.id}"),
                 "version": _n(workflow.version), "data": _s(dump_model(workflow))}
 
+    @staticmethod
+    def _owner_key(workflow_id: str) -> Item:
+        return _key(f"WFID#{workflow_id}", "WFID")
+
     def add(self, workflow: Workflow) -> None:
+        """The workflow and its owner lookup item, written together."""
         try:
-            self._table.put(self._item(workflow), "attribute_not_exists(PK)")
+            self._table.transact([
+                {"Put": {"TableName": self._table.name, "Item": self._item(workflow),
+                         "ConditionExpression": "attribute_not_exists(PK)"}},
+                {"Put": {"TableName": self._table.name,
+                         "Item": {**self._owner_key(workflow.id), "workspace_id": _s(workflow.workspace_id)},
+                         "ConditionExpression": "attribute_not_exists(PK)"}},
+            ])
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+            if "ConditionalCheckFailed" in _cancellation_codes(exc):
                 raise Conflict(f"workflow {workflow.id} already exists") from exc
             raise
+
+    def find_workspace(self, workflow_id: str) -> str | None:
+        item = self._table.get(f"WFID#{workflow_id}", "WFID")
+        return None if item is None else str(item["workspace_id"]["S"])
 
     def get(self, workspace_id: str, workflow_id: str) -> Workflow:
         data = self._table.get_data(_ws(workspace_id), f"WF#{workflow_id}")
@@ -334,12 +350,15 @@ class DynamoWorkflowRepository(_Repository):
 
     def delete(self, workspace_id: str, workflow_id: str) -> None:
         try:
-            with self._table.calling():
-                self._table.client.delete_item(TableName=self._table.name,
-                                               Key=_key(_ws(workspace_id), f"WF#{workflow_id}"),
-                                               ConditionExpression="attribute_exists(PK)")
+            self._table.transact([
+                {"Delete": {"TableName": self._table.name, "Key": _key(_ws(workspace_id), f"WF#{workflow_id}"),
+                            "ConditionExpression": "attribute_exists(PK)"}},
+                {"Delete": {"TableName": self._table.name, "Key": self._owner_key(workflow_id),
+                            "ConditionExpression": "workspace_id = :ws",
+                            "ExpressionAttributeValues": {":ws": _s(workspace_id)}}},
+            ])
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+            if "ConditionalCheckFailed" in _cancellation_codes(exc):
                 raise NotFound(f"workflow {workflow_id} not found") from exc
             raise
 

@@ -61,6 +61,8 @@ CREATE TABLE IF NOT EXISTS workflows (
     data TEXT NOT NULL,
     PRIMARY KEY (workspace_id, id)
 );
+-- Entry points without an API key (drop folder, inbound webhooks, schedules) find a workflow's owner by id.
+CREATE UNIQUE INDEX IF NOT EXISTS workflows_by_id ON workflows (id);
 CREATE TABLE IF NOT EXISTS documents (
     workspace_id TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -259,6 +261,9 @@ class SqliteWorkflowRepository(_Repository):
             self.get(workflow.workspace_id, workflow.id)  # NotFound when it is not there at all
             raise Conflict(f"workflow {workflow.id} was changed since version {expected_version}",
                            details=[{"expected_version": expected_version}])
+
+    def find_workspace(self, workflow_id: str) -> str | None:
+        return self._one("SELECT workspace_id FROM workflows WHERE id = ?", (workflow_id,))
 
     def delete(self, workspace_id: str, workflow_id: str) -> None:
         deleted = self._db.execute("DELETE FROM workflows WHERE workspace_id = ? AND id = ?",

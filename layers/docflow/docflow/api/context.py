@@ -1,0 +1,25 @@
+"""Who is calling: the workspace and key id the authorizer put in the request context (the Lambda
+authorizer on AWS, the local server's same check in local mode)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from docflow.domain.errors import Unauthorized
+
+
+def _authorizer(router: Any) -> dict[str, Any]:
+    return dict(router.current_event.request_context.authorizer.get_lambda or {})
+
+
+def workspace_of(router: Any) -> str:
+    """The caller's workspace; Unauthorized when the request carries none (never a default)."""
+    workspace_id = _authorizer(router).get("workspace_id")
+    if not workspace_id:
+        raise Unauthorized("missing or invalid API key")
+    return str(workspace_id)
+
+
+def key_id_of(router: Any) -> str | None:
+    key_id = _authorizer(router).get("key_id")
+    return None if key_id is None else str(key_id)
