@@ -130,8 +130,9 @@ def test_dynamodb_throttling_becomes_throttled(aws_env: None) -> None:
                               http_status_code=400,
                               response_meta={}, modeled_fields={"CancellationReasons": [
                                   {"Code": "None"}, {"Code": "ThrottlingError"}]})
-        stub.add_client_error("put_item", service_error_code="ValidationException", http_status_code=400,
-                              service_message="Item size has exceeded the maximum allowed size")
+        # workflows.add writes the workflow and its owner lookup item in one transaction
+        stub.add_client_error("transact_write_items", service_error_code="ValidationException",
+                              http_status_code=400, service_message="Item size has exceeded the maximum allowed size")
         for _ in range(3):
             with pytest.raises(Throttled):
                 workflows.get("ws_1", "wf_1")

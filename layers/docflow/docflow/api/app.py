@@ -174,7 +174,7 @@ def create_app(ports: Ports) -> APIGatewayHttpResolver:
             trigger_data=body.trigger_data, start_step=body.start_step, end_step=body.end_step,
             result_step=body.result_step, trigger_method="api", idempotency_key=idempotency_key,
             triggered_by=(app.current_event.request_context.authorizer.get_lambda or {}).get("key_id"))
-        return ExecutionOut.of(execution_cases.start_execution(ports, workspace(), workflow_id, request))
+        return ExecutionOut.of(execution_cases.start_execution(ports, workspace(), workflow_id, request).execution)
 
     @app.post("/v1/workflows/<workflow_id>/executions", tags=["executions"])
     def start_execution(workflow_id: str, body: Annotated[ExecutionStart, Body()],

@@ -6,6 +6,8 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
+
 from docflow.api.schemas import ErrorResponse
 
 BEARER, BASIC = "bearerAuth", "basicAuth"
@@ -43,3 +45,8 @@ def responses(status: int, model: Any | None, *errors: int, description: str | N
     for code in sorted({*errors, 422, *(AUTH_ERRORS if protected else (400,))}):
         declared[code] = {"description": _ERROR_DESCRIPTIONS[code], "content": error_content()}
     return declared
+
+
+def no_content() -> Response[None]:
+    """204: no body and no Content-Type."""
+    return Response(204, None, None)

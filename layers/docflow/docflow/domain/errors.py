@@ -70,6 +70,12 @@ class ValidationFailed(DocflowError):
     code, status = "validation_error", 422
 
 
+class IdempotencyKeyReused(ValidationFailed):
+    """The Idempotency-Key was first used for another request (IETF Idempotency-Key draft)."""
+
+    code = "idempotency_key_reused"
+
+
 class Throttled(DocflowError):
     """A dependency asked us to slow down: retried with backoff, never a run failure."""
 

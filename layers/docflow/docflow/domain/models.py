@@ -147,6 +147,16 @@ class ExecutionOutput(Record):
     confidence: dict[str, float] = Field(default_factory=dict)
 
 
+class RunInput(Record):
+    """One document of a run as it arrived: the file field it came in (multipart runs), and the
+    caller's metadata and guidance for it, which the extract step receives."""
+
+    document_id: str
+    key: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    guidance: str | None = None
+
+
 class Execution(Record):
     id: str = Field(default_factory=lambda: new_id("exe"))
     workflow_id: str
@@ -170,7 +180,12 @@ class Execution(Record):
     output: ExecutionOutput | None = None
     execution_log: list[ExecutionLogEntry] = Field(default_factory=list)
     acknowledged: bool = False
+    inputs: list[RunInput] = Field(default_factory=list)
     idempotency_key: str | None = None
+    # What the idempotency key was first used for: the same key with another request is refused.
+    request_fingerprint: str | None = None
+    # Runs started by a platform event of another run are one deeper than it (chains stop at a limit).
+    trigger_depth: int = 0
     start_time: datetime | None = None
     end_time: datetime | None = None
     created_at: datetime = Field(default_factory=utc_now)

@@ -52,6 +52,8 @@ class ExecutionRepository(Protocol):
     def add(self, execution: Execution) -> Execution:
         """Stores a new execution, once per (workspace, idempotency_key): when the key is taken,
         returns the execution stored under it and stores nothing."""
+    def find_by_idempotency_key(self, workspace_id: str, key: str) -> Execution | None:
+        """The execution stored under this (scoped) idempotency key, if any."""
     def get(self, workspace_id: str, execution_id: str) -> Execution:
         """Raises NotFound."""
     def save(self, execution: Execution) -> Execution:

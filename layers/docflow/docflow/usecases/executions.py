@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from docflow.domain.clock import utc_now
-from docflow.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
+from docflow.domain.errors import Conflict, IdempotencyKeyReused, IllegalTransition, NotFound, ValidationFailed
 from docflow.domain.flow import validate_bounds
 from docflow.domain.models import (
     DocumentStatus,
@@ -16,6 +17,7 @@ from docflow.domain.models import (
     ExecutionError,
     ExecutionStatus,
     Page,
+    RunInput,
     StatusChange,
     TriggerMethod,
 )
@@ -38,6 +40,35 @@ class StartRequest:
     trigger_method: TriggerMethod = "api"
     triggered_by: str | None = None
     idempotency_key: str | None = None
+    # Per-document field key, metadata and guidance (multipart runs); defaults to one per document id.
+    inputs: list[RunInput] = field(default_factory=list)
+    # How many event-triggered runs led to this one (0 for a run a person or a schedule started).
+    trigger_depth: int = 0
+    # What the idempotency key stands for when the request is more than these fields (e.g. the
+    # sha256 of uploaded files); computed from the fields otherwise.
+    fingerprint: str | None = None
+
+    def request_fingerprint(self, workflow_id: str) -> str:
+        if self.fingerprint is not None:
+            return self.fingerprint
+        return fingerprint_of({
+            "workflow_id": workflow_id, "document_ids": self.document_ids, "name": self.name,
+            "metadata": self.metadata, "trigger_data": self.trigger_data, "start_step": self.start_step,
+            "end_step": self.end_step, "result_step": self.result_step, "trigger_method": self.trigger_method,
+            "inputs": [i.model_dump(mode="json") for i in self.inputs],
+        })
+
+
+@dataclass(frozen=True)
+class Started:
+    execution: Execution
+    # True when the Idempotency-Key had already started this run: nothing new was started.
+    replayed: bool = False
+
+
+def fingerprint_of(request: dict[str, Any]) -> str:
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def idempotency_scope(workflow_id: str, key: str) -> str:
@@ -45,8 +76,33 @@ def idempotency_scope(workflow_id: str, key: str) -> str:
     return hashlib.sha256(f"{workflow_id}\n{key}".encode()).hexdigest()
 
 
-def start_execution(ports: Ports, workspace_id: str, workflow_id: str, request: StartRequest) -> Execution:
+def replay_of(ports: Ports, workspace_id: str, workflow_id: str, idempotency_key: str | None,
+              fingerprint: str) -> Execution | None:
+    """The run this key already started for the same request, None for a fresh key; the same key
+    with another request is refused (IETF Idempotency-Key draft). Lets a start path check before
+    it stores anything (a multipart run checks before it stores its files)."""
+    if idempotency_key is None:
+        return None
+    stored = ports.executions.find_by_idempotency_key(workspace_id, idempotency_scope(workflow_id, idempotency_key))
+    if stored is not None:
+        _same_request(stored, fingerprint)
+    return stored
+
+
+def _same_request(stored: Execution, fingerprint: str) -> None:
+    if stored.request_fingerprint is not None and stored.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            f"this Idempotency-Key was already used for another request (execution {stored.id}); "
+            "use a new key for a new request",
+            details=[{"loc": ["header", "Idempotency-Key"], "msg": "already used for a different request"}])
+
+
+def start_execution(ports: Ports, workspace_id: str, workflow_id: str, request: StartRequest) -> Started:
     """Stores the run once per idempotency key and hands it to the orchestrator."""
+    fingerprint = request.request_fingerprint(workflow_id)
+    replayed = replay_of(ports, workspace_id, workflow_id, request.idempotency_key, fingerprint)
+    if replayed is not None:
+        return _relaunched(ports, replayed)
     workflow = ports.workflows.get(workspace_id, workflow_id)
     if not workflow.enabled:
         raise Conflict(f"workflow {workflow_id} is disabled; enable it to start runs")
@@ -68,17 +124,27 @@ def start_execution(ports: Ports, workspace_id: str, workflow_id: str, request: 
         metadata=request.metadata, trigger_method=request.trigger_method, triggered_by=request.triggered_by,
         trigger_data=request.trigger_data, documents=request.document_ids, start_step=request.start_step,
         end_step=request.end_step, result_step=request.result_step,
+        inputs=request.inputs or [RunInput(document_id=d) for d in request.document_ids],
         idempotency_key=idempotency_scope(workflow.id, request.idempotency_key) if request.idempotency_key else None,
+        request_fingerprint=fingerprint if request.idempotency_key else None, trigger_depth=request.trigger_depth,
         created_at=now, updated_at=now,
         status_history=[StatusChange(status=ExecutionStatus.QUEUED, time=now,
                                      message=f"started by {request.trigger_method}")],
     )
     stored = ports.executions.add(execution)
+    if stored.id != execution.id:  # a concurrent start with the same key won
+        _same_request(stored, fingerprint)
+        return _relaunched(ports, stored)
+    ports.launcher.launch(stored)
+    return Started(stored)
+
+
+def _relaunched(ports: Ports, stored: Execution) -> Started:
     if stored.status == ExecutionStatus.QUEUED:
         # A retried start re-launches a run that may never have reached the orchestrator;
         # the launcher itself refuses to start one run twice.
         ports.launcher.launch(stored)
-    return stored
+    return Started(stored, replayed=True)
 
 
 def get_execution(ports: Ports, workspace_id: str, execution_id: str, workflow_id: str | None = None) -> Execution:

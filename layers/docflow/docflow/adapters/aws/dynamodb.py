@@ -467,6 +467,10 @@ class DynamoExecutionRepository(_Repository):
             stored_id = str(idem["execution_id"]["S"])
         return self.get(execution.workspace_id, stored_id)
 
+    def find_by_idempotency_key(self, workspace_id: str, key: str) -> Execution | None:
+        idem = self._table.get(_ws(workspace_id), f"IDEM#{key}")
+        return None if idem is None else self.get(workspace_id, str(idem["execution_id"]["S"]))
+
     def get(self, workspace_id: str, execution_id: str) -> Execution:
         data = self._table.get_data(_ws(workspace_id), f"EXEC#{execution_id}")
         if data is None:

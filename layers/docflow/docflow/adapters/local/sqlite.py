@@ -326,6 +326,12 @@ class SqliteExecutionRepository(_Repository):
                              (execution.workspace_id, key, execution.id, iso(execution.created_at)))
         return execution
 
+    def find_by_idempotency_key(self, workspace_id: str, key: str) -> Execution | None:
+        data = self._one("SELECT e.data FROM idempotency i JOIN executions e "
+                         "ON e.workspace_id = i.workspace_id AND e.id = i.execution_id "
+                         "WHERE i.workspace_id = ? AND i.key = ?", (workspace_id, key))
+        return None if data is None else load_model(Execution, data)
+
     def get(self, workspace_id: str, execution_id: str) -> Execution:
         data = self._one("SELECT data FROM executions WHERE workspace_id = ? AND id = ?", (workspace_id, execution_id))
         if data is None:
