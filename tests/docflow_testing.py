@@ -156,7 +156,7 @@ class LocalMode:
 
 
 def start_local(data_dir: Path, workers: int = 2) -> Any:
-    from docflow.runtime.local_server import RunningServer
+    from docflow.runtime.local.server import RunningServer
     from docflow.runtime.settings import LocalSettings
 
     settings = LocalSettings(data_dir=data_dir, host="127.0.0.1", port=0, workers=workers, api_key=API_KEY)

@@ -21,7 +21,7 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from docflow.runtime.local_server import RunningServer
+    from docflow.runtime.local.server import RunningServer
     from docflow.runtime.settings import LocalSettings
 
     settings = LocalSettings.from_env(data_dir=args.data_dir, host=args.host, port=args.port, workers=args.workers)

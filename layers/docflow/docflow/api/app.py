@@ -1,6 +1,6 @@
 """The REST API (DESIGN.md §1) as one powertools resolver, built around the runtime's ports.
 
-The same app serves API Gateway (functions/api) and local mode (runtime/local_server). The caller's
+The same app serves API Gateway (functions/api) and local mode (runtime/local/server). The caller's
 workspace comes from the authorizer context: the Lambda authorizer on AWS, the local server's
 own check of the same key in local mode."""
 
