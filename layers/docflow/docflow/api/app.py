@@ -53,7 +53,14 @@ from docflow.usecases import executions as execution_cases
 from docflow.usecases import keys as key_cases
 from docflow.usecases import workflows as workflow_cases
 
-PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/docs"})
+PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/docs", "/v1/health"})
+# Inbound webhooks carry a Standard Webhooks signature instead of an API key.
+PUBLIC_PREFIXES = ("/v1/hooks/",)
+
+
+def is_public(path: str) -> bool:
+    """Routes that need no API key: the same list on API Gateway (Authorizer: NONE) and locally."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 Limit = Annotated[int, Query(ge=1, le=100, description="page size")]
 Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-from docflow.api.app import PUBLIC_PATHS, create_app, error_result, handle
+from docflow.api.app import create_app, error_result, handle, is_public
 from docflow.domain.clock import utc_now
 from docflow.domain.errors import (
     BadRequest,
@@ -83,7 +83,7 @@ class LocalHttpApp:
             if environ.get(key):
                 headers[key.replace("_", "-").lower()] = environ[key]
         authorizer: dict[str, Any] = {}
-        if path not in PUBLIC_PATHS:
+        if not is_public(path):
             key = authenticate(self.runtime.ports.keys, headers.get("authorization"))
             authorizer = {"workspace_id": key.workspace_id, "key_id": key.id}
         length = int(environ.get("CONTENT_LENGTH") or 0)
