@@ -108,6 +108,7 @@ def probes_for(s: Seed) -> dict[tuple[str, str], list[Probe]]:
         # public
         ("GET", "/v1/openapi.json"): [Probe("GET", "/v1/openapi.json", PUBLIC)],
         ("GET", "/v1/docs"): [Probe("GET", "/v1/docs", PUBLIC)],
+        ("GET", "/v1/health"): [Probe("GET", "/v1/health", PUBLIC)],
         ("GET", "/review"): [Probe("GET", "/review", PUBLIC)],
         # api keys
         ("POST", "/v1/api-keys"): [Probe("POST", "/v1/api-keys", OWN, {"name": "B's key"})],

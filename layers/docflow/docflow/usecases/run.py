@@ -161,8 +161,16 @@ def _execute(ports: Ports, execution: Execution, step: StepDefinition) -> bytes:
         parsed = _latest_parse_output(ports, execution)
         if parsed is None:  # no parse step before this one: parse with defaults
             parsed = _parse(ports, execution, {})
-        return ports.compute.run(extract_job, parsed, step.config)
+        return ports.compute.run(extract_job, parsed, step.config, _document_input(execution))
     raise StepFailed(f"step type '{step.type}' is not available yet", code="unsupported_step")
+
+
+def _document_input(execution: Execution) -> dict[str, Any] | None:
+    """Per-file metadata and guidance of the document the steps work on (the run's first)."""
+    for run_input in execution.inputs[:1]:
+        if run_input.metadata or run_input.guidance:
+            return {"key": run_input.key, "metadata": run_input.metadata, "guidance": run_input.guidance}
+    return None
 
 
 def _parse(ports: Ports, execution: Execution, config: dict[str, Any]) -> bytes:
