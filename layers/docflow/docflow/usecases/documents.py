@@ -100,7 +100,9 @@ def _record_upload(ports: Ports, document: Document) -> Document:
     if updated.status == DocumentStatus.UPLOADED:
         ports.events.publish("document.uploaded", document.workspace_id, {
             "document_id": updated.id, "name": updated.name, "content_type": updated.content_type,
-            "size": updated.size, "sha256": updated.sha256})
+            "size": updated.size, "sha256": updated.sha256,
+            # No run published it: runs this event triggers start a chain at depth 1.
+            "metadata": {}, "trigger_depth": 0})
     return updated
 
 
