@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 
 from docflow.adapters.local.events import InProcessEventBus, PublishedEvent
@@ -27,7 +28,8 @@ class EventTriggerDispatcher:
         self._unsubscribe: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
-        self._pending = 0
+        # Ids of the latest events dispatched (or failed), oldest first: what has been handled.
+        self.handled: deque[str] = deque(maxlen=1000)
 
     def start(self) -> EventTriggerDispatcher:
         self._thread = threading.Thread(target=self._work, name="docflow-event-triggers", daemon=True)
@@ -46,14 +48,12 @@ class EventTriggerDispatcher:
             self._thread.join(timeout=timeout)
             self._thread = None
 
-    def wait_idle(self, timeout: float) -> bool:
-        """True once every queued event has been dispatched (for tests and orderly shutdowns)."""
+    def wait_handled(self, event_id: str, timeout: float) -> bool:
+        """True once the event with this id has been dispatched (tests wait on it, never sleep)."""
         with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+            return self._idle.wait_for(lambda: event_id in self.handled, timeout=timeout)
 
     def _enqueue(self, event: PublishedEvent) -> None:
-        with self._idle:
-            self._pending += 1
         self._queue.put(event)
 
     def _work(self) -> None:
@@ -65,5 +65,5 @@ class EventTriggerDispatcher:
                 log.exception("event trigger dispatch failed for %s %s", event.detail_type, event.id)
             finally:
                 with self._idle:
-                    self._pending -= 1
+                    self.handled.append(event.id)
                     self._idle.notify_all()
