@@ -140,3 +140,30 @@ def test_given_a_three_workflow_chain_and_max_depth_1_when_a_runs_then_the_chain
 
     assert _runs(api, c) == []
     assert f"would start workflow {c} at trigger depth 2, over the limit of 1" in caplog.text
+
+
+def _wait_uploaded_dispatched(server: Any, document_id: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while (event := next((e for e in list(server.runtime.events.recent) if e.detail_type == "document.uploaded"
+                          and e.detail.get("document_id") == document_id), None)) is None:
+        assert time.monotonic() < deadline, f"no document.uploaded event for {document_id}"
+        time.sleep(0.02)
+    assert server.runtime.event_triggers.wait_handled(event.id, timeout=max(0.0, deadline - time.monotonic()))
+
+
+def test_given_a_workflow_on_pdf_uploads_when_a_pdf_and_a_text_file_are_uploaded_then_only_the_pdf_runs(
+        local_mode: LocalMode) -> None:
+    api = local_mode.api
+    on_upload = _create(api, "On PDF upload", {"event": "document.uploaded", "filters": {"file_type": "pdf"}})
+
+    text_id = api.upload("notes.txt", b"Invoice Number: INV-1\n", content_type="text/plain")
+    _wait_uploaded_dispatched(local_mode.server, text_id)
+    assert _runs(api, on_upload) == []
+
+    pdf_id = api.upload("invoice.pdf", invoice_pdf())
+    _wait_uploaded_dispatched(local_mode.server, pdf_id)
+    runs = _runs(api, on_upload)
+    assert len(runs) == 1
+    run = api.wait(runs[0]["id"])
+    assert (run["status"], run["trigger_method"]) == ("completed", "event")
+    assert (run["trigger_data"]["detail_type"], run["trigger_data"]["document_id"]) == ("document.uploaded", pdf_id)
