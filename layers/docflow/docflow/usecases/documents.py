@@ -65,7 +65,9 @@ def store_document(ports: Ports, workspace_id: str, name: str, content_type: str
 def _announce_upload(ports: Ports, document: Document) -> None:
     ports.events.publish("document.uploaded", document.workspace_id, {
         "document_id": document.id, "name": document.name, "content_type": document.content_type,
-        "size": document.size, "sha256": document.sha256})
+        "size": document.size, "sha256": document.sha256,
+        # No run published it: runs this event triggers start a chain at depth 1.
+        "metadata": {}, "trigger_depth": 0})
 
 
 def get_document(ports: Ports, workspace_id: str, document_id: str) -> Document:

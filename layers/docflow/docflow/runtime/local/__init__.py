@@ -19,6 +19,7 @@ from docflow.adapters.local.sqlite import (
 )
 from docflow.ports import Ports
 from docflow.runtime.engine import LocalEngine
+from docflow.runtime.local.event_triggers import EventTriggerDispatcher
 from docflow.runtime.settings import LocalSettings
 
 
@@ -57,8 +58,11 @@ class LocalRuntime:
             compute=self.compute,
         )
         self.engine.attach(self.ports, executions)
+        # Platform events start event-triggered workflows, as the dispatch function does on AWS.
+        self.event_triggers = EventTriggerDispatcher(self.ports, self.events).start()
 
     def close(self) -> None:
         self.engine.shutdown()
+        self.event_triggers.close()  # after the engine: events its last steps published are dispatched
         self.compute.close()
         self.db.close()
