@@ -221,7 +221,9 @@ class AwsStack:
                       "body": json.dumps(body) if body is not None else None})
         event["requestContext"]["http"].update({"method": method, "path": path})
         event["requestContext"]["requestId"] = str(uuid.uuid4())
-        public = path in ("/v1/openapi.json", "/v1/docs")
+        from docflow.api.app import is_public
+
+        public = is_public(path)  # the routes with Auth: Authorizer: NONE in template.yaml
         if not public:
             if key is None:
                 return 401, json.dumps({"message": "Unauthorized"})  # API Gateway, no identity source

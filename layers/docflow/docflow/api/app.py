@@ -14,11 +14,13 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBase, HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docflow import __version__
+from docflow.api.openapi import BASIC, BEARER
+from docflow.api.routers import hooks
 from docflow.api.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -88,8 +90,11 @@ def _validation_error(exc: RequestValidationError) -> DocflowError:
 
 def create_app(ports: Ports) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
+    # The schemes the routers' `security=PROTECTED` names (api/openapi.py).
+    schemes: dict[str, Any] = {BEARER: HTTPBearer(description="an API key: dfk_…"),
+                               BASIC: HTTPBase(scheme="basic", description="the API key as user name")}
     app.enable_swagger(path="/v1/docs", title="Docflow API", version=__version__,
-                       security_schemes={"apiKey": HTTPBearer(description="an API key: dfk_…")},
+                       security_schemes={"apiKey": HTTPBearer(description="an API key: dfk_…"), **schemes},
                        security=[{"apiKey": []}])
 
     def workspace() -> str:
@@ -113,8 +118,8 @@ def create_app(ports: Ports) -> APIGatewayHttpResolver:
 
     @app.get("/v1/openapi.json", include_in_schema=False)
     def openapi() -> Response[Any]:
-        return Response(200, content_types.APPLICATION_JSON, app.get_openapi_json_schema(title="Docflow API",
-                                                                                          version=__version__))
+        return Response(200, content_types.APPLICATION_JSON, app.get_openapi_json_schema(
+            title="Docflow API", version=__version__, security_schemes=schemes))
 
     # --- API keys ---------------------------------------------------------------------------
     @app.post("/v1/api-keys", tags=["api-keys"])
@@ -218,6 +223,7 @@ def create_app(ports: Ports) -> APIGatewayHttpResolver:
             execution = execution_cases.cancel_execution(ports, workspace(), workflow_id, execution_id)
         return ExecutionOut.of(execution)
 
+    app.include_router(hooks.build(ports))
     return app
 
 

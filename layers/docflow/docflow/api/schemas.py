@@ -22,6 +22,7 @@ from docflow.domain.models import (
     Workflow,
     WorkflowDefinition,
 )
+from docflow.domain.webhooks import WebhookSecret
 
 
 class RequestBody(BaseModel):
@@ -72,7 +73,8 @@ class ApiKeyList(BaseModel):
 
 # --- Workflows --------------------------------------------------------------------------------
 
-READ_ONLY_WORKFLOW_FIELDS = ("id", "workspace_id", "version", "created_at", "updated_at")
+READ_ONLY_WORKFLOW_FIELDS = ("id", "workspace_id", "version", "created_at", "updated_at", "webhook_secret",
+                             "webhook_secret_prefix")
 
 
 class WorkflowIn(RequestBody):
@@ -89,6 +91,8 @@ class WorkflowIn(RequestBody):
     version: int | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    webhook_secret: str | None = None
+    webhook_secret_prefix: str | None = None
 
     def writable(self) -> dict[str, Any]:
         return self.model_dump(exclude=set(READ_ONLY_WORKFLOW_FIELDS))
@@ -107,11 +111,17 @@ class WorkflowOut(BaseModel):
     version: int
     created_at: str
     updated_at: str
+    webhook_secret: str | None = Field(default=None, description=(
+        "Signing secret (whsec_…) of a webhook workflow: only in the response that created it. Store it now."))
+    webhook_secret_prefix: str | None = Field(default=None, description="First characters of the signing secret")
 
     @classmethod
-    def of(cls, workflow: Workflow) -> WorkflowOut:
+    def of(cls, workflow: Workflow, secret: WebhookSecret | None = None, *, show_secret: bool = False) -> WorkflowOut:
         data = workflow.model_dump()
         data["created_at"], data["updated_at"] = iso(workflow.created_at), iso(workflow.updated_at)
+        if secret is not None:
+            data["webhook_secret_prefix"] = secret.prefix
+            data["webhook_secret"] = secret.secret if show_secret else None
         return cls.model_validate(data)
 
 

@@ -17,6 +17,7 @@ from docflow.adapters.local.sqlite import (
     SqliteExecutionRepository,
     SqliteWorkflowRepository,
 )
+from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 from docflow.ports import Ports
 from docflow.runtime.engine import LocalEngine
 from docflow.runtime.settings import LocalSettings
@@ -55,6 +56,7 @@ class LocalRuntime:
             launcher=self.engine,
             limits=settings.limits,
             compute=self.compute,
+            webhook_secrets=SqliteWebhookSecretRepository(self.db),
         )
         self.engine.attach(self.ports, executions)
 
