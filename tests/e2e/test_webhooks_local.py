@@ -4,12 +4,16 @@ library, exactly as a third-party service would, and sends no API key."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
-from docflow_testing import INVOICE_WORKFLOW, LocalMode, invoice_pdf
+from docflow_testing import INVOICE_WORKFLOW, ROOT, LocalMode, invoice_pdf
 from standardwebhooks import Webhook
 
 from docflow.domain.clock import utc_now
@@ -85,3 +89,20 @@ def test_given_bad_deliveries_then_401_413_404_and_no_run(local_mode: LocalMode)
     assert rotate_manual.status_code == 409, rotate_manual.text
 
     assert local_mode.api.get(f"/v1/workflows/{workflow_id}/executions").json()["items"] == []
+
+
+def test_given_the_readme_python_sender_then_it_runs_as_written(local_mode: LocalMode) -> None:
+    """The README's webhook example, run as written: the docs stay true."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- webhook-example:start -->\s*```python\n(.*?)```\s*<!-- webhook-example:end -->",
+                      readme, re.S)
+    assert block, "README.md lost its marked webhook example"
+    workflow_id, secret = webhook_workflow(local_mode)
+    document_id = local_mode.api.upload("invoice.pdf", invoice_pdf())
+    env = {**os.environ, "API": local_mode.url, "WF": workflow_id, "SECRET": secret, "DOC": document_id}
+    done = subprocess.run([sys.executable, "-c", block.group(1)], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.strip().splitlines()
+    assert first.startswith("exe_") and first.endswith("webhook {'id': 42}")
+    assert second == "True true"
