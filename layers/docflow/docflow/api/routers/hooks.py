@@ -27,16 +27,17 @@ _RECEIVE_DESCRIPTION = (
     "(or `document_ids`) names the uploaded documents. A redelivery with the same `webhook-id` and body starts "
     "nothing and answers the first run with the header `Idempotent-Replayed: true`.")
 
-# Declared for the OpenAPI document only (optional, unconstrained: a request without them must
-# get the webhook's 401, not a 422). The use-case reads them from the event, case-insensitively.
 
 
 def build(ports: Ports) -> Router:
     router = Router()
 
+    # The webhook-* header parameters are declared for the OpenAPI document only (optional and
+    # unconstrained: a request without them must get the webhook's 401, not a 422); the use-case
+    # reads the headers from the event, case-insensitively, after the size check.
     @router.post("/v1/hooks/<workflow_id>", status_code=202, operation_id="receiveWebhook",
                  summary="Receive a signed webhook: start a run (no API key)", description=_RECEIVE_DESCRIPTION,
-                 tags=TAGS, responses=responses(202, ExecutionOut, 401, 404, 409, 413, 415, 422, protected=False,
+                 tags=TAGS, responses=responses(202, ExecutionOut, 401, 404, 409, 413, 415, 422, 429, protected=False,
                                                 description="Accepted (or replayed: Idempotent-Replayed: true)"))
     def receive_webhook(workflow_id: WorkflowId,
                         webhook_id: Annotated[str | None, Header(alias="webhook-id", description="Message id")] = None,
