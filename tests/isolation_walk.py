@@ -175,7 +175,10 @@ def probes_for(s: Seed) -> dict[tuple[str, str], list[Probe]]:
         ("GET", "/v1/webhooks"): [Probe("GET", "/v1/webhooks", OWN)],
         ("POST", "/v1/webhooks"): [Probe("POST", "/v1/webhooks", OWN, {"url": "https://example.com/b"})],
         ("DELETE", "/v1/webhooks/{}"): [Probe("DELETE", f"/v1/webhooks/{key}", HIDDEN)],
-        ("POST", "/v1/hooks/{}"): [Probe("POST", f"/v1/hooks/{wf}", REFUSED, {"document_id": doc})],
+        # Signed with the workflow's secret, not an API key: B's key opens nothing of A's.
+        ("POST", "/v1/hooks/{}"): [Probe("POST", f"/v1/hooks/{wf}", REFUSED, {"document_id": doc}),
+                                   Probe("POST", f"/v1/hooks/{b_wf}", REFUSED, {"document_id": doc})],
+        ("POST", "/v1/workflows/{}/webhook-secret"): [Probe("POST", f"/v1/workflows/{wf}/webhook-secret", HIDDEN)],
     }
 
 

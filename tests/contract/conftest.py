@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from docflow.ports import ApiKeyRepository, BlobStore, DocumentRepository, ExecutionRepository, WorkflowRepository
+from docflow.ports import (
+    ApiKeyRepository,
+    BlobStore,
+    DocumentRepository,
+    ExecutionRepository,
+    WebhookSecretRepository,
+    WorkflowRepository,
+)
 
 TABLE = "docflow-contract"
 BUCKET = "docflow-contract"
@@ -24,6 +31,7 @@ class Store:
     documents: DocumentRepository
     executions: ExecutionRepository
     blobs: BlobStore
+    webhook_secrets: WebhookSecretRepository
     # AWS operation names called during the test (empty for the local store).
     operations: list[str] = field(default_factory=list)
 
@@ -50,6 +58,7 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
         DynamoWorkflowRepository,
         create_table,
     )
+    from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
     from docflow.adapters.aws.s3 import S3BlobStore
 
     operations: list[str] = []
@@ -76,6 +85,7 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
             documents=DynamoDocumentRepository(clients.dynamodb, TABLE),
             executions=DynamoExecutionRepository(clients.dynamodb, TABLE, blobs),
             blobs=blobs,
+            webhook_secrets=DynamoWebhookSecretRepository(clients.dynamodb, TABLE),
             operations=operations,
         )
     assert "Scan" not in operations
@@ -90,6 +100,7 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
         SqliteExecutionRepository,
         SqliteWorkflowRepository,
     )
+    from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 
     db = SqliteDatabase(tmp_path / "docflow.sqlite3")
     blobs = LocalBlobStore(tmp_path / "files", "http://127.0.0.1:8080", b"contract-test-secret-32-bytes!!!")
@@ -101,6 +112,7 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
             documents=SqliteDocumentRepository(db),
             executions=SqliteExecutionRepository(db, blobs),
             blobs=blobs,
+            webhook_secrets=SqliteWebhookSecretRepository(db),
         )
     finally:
         db.close()

@@ -164,7 +164,9 @@ def test_workflow_crud(stack: AwsStack) -> None:
     created = create_workflow(stack)
     assert created["version"] == 1 and created["workspace_id"] == "default"
     assert set(created) == {"id", "workspace_id", "name", "description", "definition", "file_input_config",
-                            "trigger_type", "trigger_config", "enabled", "version", "created_at", "updated_at"}
+                            "trigger_type", "trigger_config", "enabled", "version", "created_at", "updated_at",
+                            "webhook_secret", "webhook_secret_prefix"}
+    assert created["webhook_secret"] is None and created["webhook_secret_prefix"] is None  # not a webhook workflow
     status, fetched = stack.http("GET", f"/v1/workflows/{created['id']}")
     assert (status, fetched) == (200, created)
 

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from docflow import __version__
 from docflow.api.bodies import JSON, MULTIPART
 from docflow.api.openapi import BASIC, BEARER, ERROR_DESCRIPTIONS
-from docflow.api.routers import api_keys, documents, executions, meta, workflows
+from docflow.api.routers import api_keys, documents, executions, hooks, meta, workflows
 from docflow.api.schemas import ExecutionStart
 from docflow.domain.errors import (
     BadRequest,
@@ -76,7 +76,7 @@ def create_app(ports: Ports) -> APIGatewayHttpResolver:
         })
     app.enable_swagger(path="/v1/docs", title=TITLE, version=__version__)
     for router in (api_keys.build(ports), workflows.build(ports), documents.build(ports), executions.build(ports),
-                   meta.build(lambda: openapi_json(app))):
+                   hooks.build(ports), meta.build(lambda: openapi_json(app))):
         app.include_router(router)
     app.use([_check_request])
 

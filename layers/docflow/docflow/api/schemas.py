@@ -26,6 +26,7 @@ from docflow.domain.models import (
     Workflow,
     WorkflowDefinition,
 )
+from docflow.domain.webhooks import WebhookSecret
 
 
 class RequestBody(BaseModel):
@@ -76,7 +77,8 @@ class ApiKeyList(BaseModel):
 
 # --- Workflows --------------------------------------------------------------------------------
 
-READ_ONLY_WORKFLOW_FIELDS = ("id", "workspace_id", "version", "created_at", "updated_at")
+READ_ONLY_WORKFLOW_FIELDS = ("id", "workspace_id", "version", "created_at", "updated_at", "webhook_secret",
+                             "webhook_secret_prefix")
 
 
 class WorkflowIn(RequestBody):
@@ -94,6 +96,8 @@ class WorkflowIn(RequestBody):
     version: Annotated[StrictInt, Field(ge=1)] | None = None
     created_at: StrictStr | None = None
     updated_at: StrictStr | None = None
+    webhook_secret: StrictStr | None = None
+    webhook_secret_prefix: StrictStr | None = None
 
     def writable(self) -> dict[str, Any]:
         return self.model_dump(exclude=set(READ_ONLY_WORKFLOW_FIELDS))
@@ -112,11 +116,17 @@ class WorkflowOut(BaseModel):
     version: int
     created_at: str
     updated_at: str
+    webhook_secret: str | None = Field(default=None, description=(
+        "Signing secret (whsec_…) of a webhook workflow: only in the response that created it. Store it now."))
+    webhook_secret_prefix: str | None = Field(default=None, description="First characters of the signing secret")
 
     @classmethod
-    def of(cls, workflow: Workflow) -> WorkflowOut:
+    def of(cls, workflow: Workflow, secret: WebhookSecret | None = None, *, show_secret: bool = False) -> WorkflowOut:
         data = workflow.model_dump()
         data["created_at"], data["updated_at"] = iso(workflow.created_at), iso(workflow.updated_at)
+        if secret is not None:
+            data["webhook_secret_prefix"] = secret.prefix
+            data["webhook_secret"] = secret.secret if show_secret else None
         return cls.model_validate(data)
 
 

@@ -16,3 +16,5 @@ class Limits:
     inline_output_bytes: int = 200 * 1024
     # Event-triggered runs started by other event-triggered runs: a chain A → B → C stops here.
     max_trigger_depth: int = 5
+    # Inbound webhook bodies (POST /v1/hooks/{workflow_id}): JSON events, not files.
+    max_webhook_bytes: int = 1024 * 1024

@@ -13,6 +13,7 @@ from docflow.adapters.aws.dynamodb import (
     DynamoExecutionRepository,
     DynamoWorkflowRepository,
 )
+from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
 from docflow.adapters.aws.events import EventBridgePublisher
 from docflow.adapters.aws.s3 import S3BlobStore
 from docflow.adapters.aws.stepfunctions import StepFunctionsLauncher
@@ -51,4 +52,5 @@ def ports() -> Ports:
         launcher=launcher,
         limits=settings.limits,
         compute=InlineCompute(),
+        webhook_secrets=DynamoWebhookSecretRepository(clients.dynamodb, settings.table),
     )

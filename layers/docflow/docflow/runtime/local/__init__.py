@@ -17,6 +17,7 @@ from docflow.adapters.local.sqlite import (
     SqliteExecutionRepository,
     SqliteWorkflowRepository,
 )
+from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 from docflow.ports import Ports
 from docflow.runtime.engine import LocalEngine
 from docflow.runtime.local.event_triggers import EventTriggerDispatcher
@@ -56,6 +57,7 @@ class LocalRuntime:
             launcher=self.engine,
             limits=settings.limits,
             compute=self.compute,
+            webhook_secrets=SqliteWebhookSecretRepository(self.db),
         )
         self.engine.attach(self.ports, executions)
         # Platform events start event-triggered workflows, as the dispatch function does on AWS.
