@@ -47,3 +47,20 @@ def test_readme_event_trigger_example_runs_as_written(local_mode: LocalMode, tmp
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr + done.stdout
     assert done.stdout.strip().endswith("event")
+
+
+def marked_block(name: str) -> str:
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(rf"<!-- {name}:start -->\s*```bash\n(.*?)```\s*<!-- {name}:end -->", readme, re.S)
+    assert block, f"README.md lost its marked {name} block"
+    return block.group(1)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_readme_multipart_example_runs_as_written(local_mode: LocalMode, tmp_path: Path) -> None:
+    (tmp_path / "invoice.pdf").write_bytes(invoice_pdf())
+    env = {**os.environ, "API": local_mode.url, "DOCFLOW_API_KEY": API_KEY}
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", walkthrough() + marked_block("multipart")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert done.stdout.strip().endswith("totals include VAT")
