@@ -126,7 +126,8 @@ def test_api_key_secret_only_in_the_create_response_and_revoke_denies_it(stack: 
     listed = stack.http("GET", "/v1/api-keys")[1]["items"]
     assert [k["revoked_at"] is not None for k in listed if k["id"] == created["id"]] == [True]
 
-    assert stack.http("GET", "/v1/workflows", key=secret) == (403, {"message": "Forbidden"})
+    status, refused = stack.http("GET", "/v1/workflows", key=secret)
+    assert status == 401 and assert_error(refused, "unauthorized")
     assert stack.http("GET", "/v1/workflows")[0] == 200  # the other key is untouched
     status, missing = stack.http("DELETE", f"/v1/api-keys/{new_id('key')}")
     assert status == 404 and assert_error(missing, "not_found")
@@ -138,19 +139,23 @@ def authorize(authorization: str) -> dict[str, Any]:
     return dict(load_handler("authorizer").lambda_handler(event, LambdaContextStub()))
 
 
-def test_authorizer_denies_malformed_or_unknown_keys(stack: AwsStack) -> None:
+def test_authorizer_passes_malformed_or_unknown_keys_on_without_a_workspace(stack: AwsStack) -> None:
     for authorization in ("", "Bearer", "Bearer ", "Token abc", API_KEY, f"Token {API_KEY}", "Bearer dfk_" + "u" * 40,
                           f"Bearer {API_KEY}x", "Basic ???",
                           "Basic " + base64.b64encode(b"dfk_" + b"u" * 40 + b":").decode()):
-        assert authorize(authorization) == {"isAuthorized": False}, authorization
+        verdict = authorize(authorization)
+        assert verdict["isAuthorized"] is True and set(verdict["context"]) == {"refused"}, authorization
 
 
-def test_authorizer_accepts_bearer_and_basic_and_gateway_denies_unknown_keys(stack: AwsStack) -> None:
+def test_authorizer_accepts_bearer_and_basic_and_the_api_refuses_unknown_keys_in_its_error_shape(
+        stack: AwsStack) -> None:
     for header in (f"Bearer {API_KEY}", "Basic " + base64.b64encode(f"{API_KEY}:".encode()).decode()):
         verdict = authorize(header)
         assert verdict["isAuthorized"] is True and verdict["context"]["workspace_id"] == "default", header
-    assert stack.http("GET", "/v1/workflows", key="dfk_" + "u" * 40) == (403, {"message": "Forbidden"})
-    assert stack.http("GET", "/v1/workflows", key=None) == (401, {"message": "Unauthorized"})
+    for key in ("dfk_" + "u" * 40, None):
+        for path in ("/v1/workflows", "/v1/no-such-route"):
+            status, refused = stack.http("GET", path, key=key)
+            assert status == 401 and assert_error(refused, "unauthorized"), (key, path, refused)
 
 
 def test_api_key_create_rejects_unknown_fields(stack: AwsStack) -> None:

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docflow import __version__
 from docflow.api.bodies import JSON, MULTIPART
+from docflow.api.context import refusal_of
 from docflow.api.openapi import BASIC, BEARER, ERROR_DESCRIPTIONS
 from docflow.api.routers import api_keys, documents, executions, hooks, meta, workflows
 from docflow.api.schemas import ExecutionStart
@@ -190,7 +191,12 @@ def _start_form_schema() -> dict[str, Any]:
 
 def handle(app: APIGatewayHttpResolver, limits_body_bytes: int, event: dict[str, Any],
            context: LambdaContext | Any) -> dict[str, Any]:
-    """Resolve one API Gateway (HTTP API, payload 2.0) event, refusing oversized bodies first."""
+    """Resolve one API Gateway (HTTP API, payload 2.0) event: callers without a workspace and
+    oversized bodies are refused first, in the API's error shape."""
+    path = event.get("rawPath") or ""
+    refusal = None if is_public(path) else refusal_of(event)
+    if refusal is not None:
+        return error_result(refusal)
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if size > limits_body_bytes:

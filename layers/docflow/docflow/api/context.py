@@ -7,6 +7,9 @@ from typing import Any
 
 from docflow.domain.errors import Unauthorized
 
+# The authorizer's context key for why a request carries no workspace (a bad or revoked key).
+REFUSAL = "refused"
+
 
 def _authorizer(router: Any) -> dict[str, Any]:
     return dict(router.current_event.request_context.authorizer.get_lambda or {})
@@ -18,6 +21,14 @@ def workspace_of(router: Any) -> str:
     if not workspace_id:
         raise Unauthorized("missing or invalid API key")
     return str(workspace_id)
+
+
+def refusal_of(event: dict[str, Any]) -> Unauthorized | None:
+    """Unauthorized unless the authorizer named a workspace: for every route that is not public."""
+    context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
+    if context.get("workspace_id"):
+        return None
+    return Unauthorized(str(context.get(REFUSAL) or "missing API key: send Authorization: Bearer <key>"))
 
 
 def key_id_of(router: Any) -> str | None:
