@@ -48,16 +48,25 @@ def create_document(ports: Ports, workspace_id: str, name: str, content_type: st
     return DocumentHandle(document=document, upload=upload)
 
 
-def store_document(ports: Ports, workspace_id: str, name: str, content_type: str, data: bytes) -> Document:
-    """A document whose bytes arrived with the request (a multipart run): stored and recorded as
-    uploaded at once, announced like any upload."""
+def store_document(ports: Ports, workspace_id: str, name: str, content_type: str, data: bytes,
+                   document_id: str | None = None) -> Document:
+    """A document whose bytes arrived with the request (a multipart run, a drop-folder file):
+    stored and recorded as uploaded at once, announced like any upload. Bytes first, then the
+    record, so a record never points at missing bytes. With a `document_id` (derived from an
+    idempotency key), a second call for the same id returns the document the first one stored."""
     now = utc_now()
     document = Document(workspace_id=workspace_id, name=name, content_type=content_type, storage_key="",
-                        upload_expires_at=now, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                        status=DocumentStatus.UPLOADED)
+                        upload_expires_at=now, declared_size=len(data), size=len(data),
+                        sha256=hashlib.sha256(data).hexdigest(), status=DocumentStatus.UPLOADED,
+                        **({"id": document_id} if document_id else {}))
     document = document.model_copy(update={"storage_key": f"documents/{workspace_id}/{document.id}"})
     ports.blobs.write(document.storage_key, data, content_type)
-    ports.documents.add(document)
+    try:
+        ports.documents.add(document)
+    except Conflict:
+        if document_id is None:
+            raise
+        return ports.documents.get(workspace_id, document_id)  # stored by an earlier delivery
     _announce_upload(ports, document)
     return document
 

@@ -16,10 +16,10 @@ from typing import Literal
 
 from docflow.domain.clock import iso, stable_id, utc_now
 from docflow.domain.errors import Conflict, DocflowError
-from docflow.domain.models import Document, DocumentStatus, Workflow
+from docflow.domain.models import Workflow
 from docflow.domain.sniff import sniff_content_type
 from docflow.ports import IngestSource, Ports
-from docflow.usecases.documents import ACCEPTED_CONTENT_TYPES
+from docflow.usecases.documents import ACCEPTED_CONTENT_TYPES, store_document
 from docflow.usecases.executions import StartRequest, replay, start_execution
 
 INBOX, PROCESSED, FAILED = "inbox", "processed", "failed"
@@ -151,24 +151,9 @@ def _start(ports: Ports, source: IngestSource, inbox_key: InboxKey, workspace_id
 
 def _register(ports: Ports, workspace_id: str, workflow_id: str, inbox_key: InboxKey, idempotency_key: str,
               data: bytes, content_type: str) -> str:
-    """Bytes first, then the record: a document never points at bytes that are not there. The id
-    comes from the idempotency key, so a retry after a crash finds the document it registered."""
+    """The id comes from the idempotency key, so a retry after a crash finds the document it registered."""
     document_id = stable_id("doc", f"{workflow_id}\n{idempotency_key}")
-    storage_key = f"documents/{workspace_id}/{document_id}"
-    ports.blobs.write(storage_key, data, content_type)
-    now = utc_now()
-    document = Document(id=document_id, workspace_id=workspace_id, name=inbox_key.filename,
-                        content_type=content_type, declared_size=len(data), size=len(data),
-                        sha256=hashlib.sha256(data).hexdigest(), status=DocumentStatus.UPLOADED,
-                        storage_key=storage_key, upload_expires_at=now, created_at=now, updated_at=now)
-    try:
-        ports.documents.add(document)
-    except Conflict:
-        return document_id  # registered by an earlier delivery of the same bytes
-    ports.events.publish("document.uploaded", workspace_id, {
-        "document_id": document.id, "name": document.name, "content_type": document.content_type,
-        "size": document.size, "sha256": document.sha256})
-    return document_id
+    return store_document(ports, workspace_id, inbox_key.filename, content_type, data, document_id).id
 
 
 def _fail(source: IngestSource, destination: str, refusal: Refused) -> IngestOutcome:
