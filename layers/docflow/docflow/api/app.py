@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docflow import __version__
+from docflow.api.routers import schedules as schedule_routes
 from docflow.api.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -218,6 +219,7 @@ def create_app(ports: Ports) -> APIGatewayHttpResolver:
             execution = execution_cases.cancel_execution(ports, workspace(), workflow_id, execution_id)
         return ExecutionOut.of(execution)
 
+    app.include_router(schedule_routes.build(ports))
     return app
 
 
