@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from docflow.ports import ApiKeyRepository, BlobStore, DocumentRepository, ExecutionRepository, WorkflowRepository
+from docflow.ports import (
+    ApiKeyRepository,
+    BlobStore,
+    DocumentRepository,
+    ExecutionRepository,
+    ScheduleRepository,
+    WorkflowRepository,
+)
 
 TABLE = "docflow-contract"
 BUCKET = "docflow-contract"
@@ -26,6 +33,7 @@ class Store:
     blobs: BlobStore
     # AWS operation names called during the test (empty for the local store).
     operations: list[str] = field(default_factory=list)
+    schedules: ScheduleRepository | None = None
 
 
 @pytest.fixture
@@ -50,6 +58,7 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
         DynamoWorkflowRepository,
         create_table,
     )
+    from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
     from docflow.adapters.aws.s3 import S3BlobStore
 
     operations: list[str] = []
@@ -77,6 +86,7 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
             executions=DynamoExecutionRepository(clients.dynamodb, TABLE, blobs),
             blobs=blobs,
             operations=operations,
+            schedules=DynamoScheduleRepository(clients.dynamodb, TABLE),
         )
     assert "Scan" not in operations
 
@@ -90,6 +100,7 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
         SqliteExecutionRepository,
         SqliteWorkflowRepository,
     )
+    from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
 
     db = SqliteDatabase(tmp_path / "docflow.sqlite3")
     blobs = LocalBlobStore(tmp_path / "files", "http://127.0.0.1:8080", b"contract-test-secret-32-bytes!!!")
@@ -101,6 +112,7 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
             documents=SqliteDocumentRepository(db),
             executions=SqliteExecutionRepository(db, blobs),
             blobs=blobs,
+            schedules=SqliteScheduleRepository(db),
         )
     finally:
         db.close()

@@ -97,7 +97,8 @@ def test_given_a_date_that_never_comes_when_validated_then_422_says_it_never_fir
         validate_schedule("0 0 30 2 *", "UTC")
 
 
-@pytest.mark.parametrize("zone", ["Mars/Olympus", "", "EST5EDT ", "../etc/passwd", "/etc/localtime", "america/new york"])
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "", "EST5EDT ", "../etc/passwd", "/etc/localtime",
+                                  "america/new york"])
 def test_given_an_unknown_zone_when_validated_then_422_names_timezone(zone: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
         validate_schedule("0 9 * * *", zone)
