@@ -94,10 +94,8 @@ def test_given_the_client_factory_when_nothing_is_scheduled_then_no_client_is_bu
 
 @pytest.fixture
 def stack(aws_stack: AwsStack, monkeypatch: pytest.MonkeyPatch) -> AwsStack:
-    boto3.client("scheduler", region_name=REGION).create_schedule_group(Name=GROUP)
-    for name, value in {"DOCFLOW_SCHEDULE_GROUP": GROUP, "DOCFLOW_SCHEDULE_TARGET_ARN": TARGET_ARN,
-                        "DOCFLOW_SCHEDULER_ROLE_ARN": ROLE_ARN, "DOCFLOW_SCHEDULE_DLQ_ARN": DLQ_ARN}.items():
-        monkeypatch.setenv(name, value)
+    """The stack (its schedule group is the bus name), plus a dead-letter queue for this test."""
+    monkeypatch.setenv("DOCFLOW_SCHEDULE_DLQ_ARN", DLQ_ARN)
     aws.ports.cache_clear()
     load("api")._app.cache_clear()
     ensure_key(aws.ports().keys, API_KEY)
@@ -120,7 +118,7 @@ def test_given_the_api_on_aws_when_managing_a_schedule_then_eventbridge_schedule
     assert len(created["next_fire_times"]) == 3 and all(t.endswith(("-05:00", "-04:00"))
                                                         for t in created["next_fire_times"])
     scheduler = boto3.client("scheduler", region_name=REGION)
-    stored = scheduler.get_schedule(Name=workflow_id, GroupName=GROUP)
+    stored = scheduler.get_schedule(Name=workflow_id, GroupName=stack.bus)
     assert stored["ScheduleExpression"] == "cron(0 9 ? * 2-6 *)"
     assert json.loads(stored["Target"]["Input"])["schedule_id"] == created["id"]
 
@@ -131,11 +129,11 @@ def test_given_the_api_on_aws_when_managing_a_schedule_then_eventbridge_schedule
 
     status, replaced = stack.http("PUT", path, body={**body, "enabled": False})
     assert status == 200 and replaced["enabled"] is False and replaced["next_fire_times"] == [], replaced
-    assert scheduler.get_schedule(Name=workflow_id, GroupName=GROUP)["State"] == "DISABLED"
+    assert scheduler.get_schedule(Name=workflow_id, GroupName=stack.bus)["State"] == "DISABLED"
 
     status, _ = stack.http("DELETE", path)
     assert status == 204
-    assert scheduler.list_schedules(GroupName=GROUP)["Schedules"] == []
+    assert scheduler.list_schedules(GroupName=stack.bus)["Schedules"] == []
     status, gone = stack.http("GET", path)
     assert status == 404, gone
 
@@ -147,7 +145,7 @@ def test_given_one_scheduler_event_when_the_target_is_invoked_twice_then_exactly
         "input": {"document_id": document_id, "batch": "nightly"}})
     assert status == 201, created
     # The Input Scheduler would send, with its scheduled-time placeholder filled in.
-    stored = boto3.client("scheduler", region_name=REGION).get_schedule(Name=workflow_id, GroupName=GROUP)
+    stored = boto3.client("scheduler", region_name=REGION).get_schedule(Name=workflow_id, GroupName=stack.bus)
     event = json.loads(stored["Target"]["Input"].replace(SCHEDULED_TIME, "2026-03-09T06:30:00Z"))
 
     handler = load("schedule_target").lambda_handler

@@ -30,7 +30,7 @@ class ScheduleLoop:
                  poll_seconds: float = 1.0, on_time: timedelta = ON_TIME) -> None:
         self._ports = ports
         self._schedules = schedules
-        self._clock = clock
+        self.clock = clock  # injectable: tests move time
         self._poll_seconds = poll_seconds
         self._on_time = on_time
         self._stopping = threading.Event()
@@ -49,7 +49,7 @@ class ScheduleLoop:
 
     def tick(self) -> list[Fired]:
         """One pass over the enabled schedules; returns what fired (tests drive this with a fake clock)."""
-        now = self._clock()
+        now = self.clock()
         fired: list[Fired] = []
         for schedule in self._schedules.list_enabled():
             due = self.due(schedule, now)
