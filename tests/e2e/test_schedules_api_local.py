@@ -73,7 +73,7 @@ def test_given_an_invalid_body_when_posting_then_422_names_the_field(local_mode:
     assert refused.status_code == 422, refused.text
     error = refused.json()["error"]
     assert error["code"] == "validation_error"
-    assert [d["loc"] for d in error["details"]][0] == loc, error
+    assert error["details"][0]["loc"] == loc, error
 
 
 def test_given_an_unknown_workflow_when_posting_then_404(local_mode: LocalMode) -> None:
