@@ -176,3 +176,51 @@ def test_given_an_input_when_split_then_documents_and_trigger_data_are_apart() -
     assert s.document_ids() == ["doc_a", "doc_b"]
     assert s.trigger_data() == {"batch": "nightly"}
     assert s.id.startswith("sch_")
+
+
+# --- the AWS form fires at the same minutes as the standard form ---------------------------------
+
+def _aws_field(text: str, value: int, low: int, high: int) -> bool:
+    """One field of AWS cron as EventBridge documents it (`*`, `?`, n, a-b, a/n, lists)."""
+    if text in ("*", "?"):
+        return True
+    for item in text.split(","):
+        if "/" in item:
+            start, step = item.split("/")
+            if value >= int(start) and (value - int(start)) % int(step) == 0 and value <= high:
+                return True
+        elif "-" in item:
+            a, b = item.split("-")
+            if int(a) <= value <= int(b):
+                return True
+        elif int(item) == value:
+            return True
+    return False
+
+
+def _aws_matches(expression: str, moment: datetime) -> bool:
+    minute, hour, dom, month, dow, year = expression.removeprefix("cron(").removesuffix(")").split()
+    assert year == "*" and (dom == "?") != (dow == "?")
+    weekday = moment.isoweekday() % 7 + 1  # AWS: SUN=1 … SAT=7
+    return (_aws_field(minute, moment.minute, 0, 59) and _aws_field(hour, moment.hour, 0, 23)
+            and _aws_field(dom, moment.day, 1, 31) and _aws_field(month, moment.month, 1, 12)
+            and _aws_field(dow, weekday, 1, 7))
+
+
+@pytest.mark.parametrize("standard", [
+    "30 2 * * *", "0 9 * * 1-5", "*/15 * * * *", "5/20 8-9 * * *", "0-30/15 * * * 0", "0 */6 * * *",
+    "0 0 1-5/2 * *", "0 0 */2 * *", "0 12 1 JAN,feb *", "0 12 * */2 1", "0 8-18/2 * * 1-5", "0,30 9-17 * * *",
+    "0 0 * * 5-7", "0 0 * * */2", "0 0 * * SAT,SUN", "45 23 31 * *", "0 0 * * 0-6",
+])
+def test_given_a_standard_expression_when_converted_then_aws_fires_at_exactly_the_same_minutes(standard: str) -> None:
+    from croniter import croniter
+
+    start, end = datetime(2026, 1, 20), datetime(2026, 3, 3)  # every weekday and a month boundary
+    expected = set()
+    it = croniter(standard, start - timedelta(minutes=1))
+    while (moment := it.get_next(datetime)) < end:
+        expected.add(moment)
+    aws = to_aws_cron(standard)
+    minutes = (start + timedelta(minutes=i) for i in range(int((end - start).total_seconds() // 60)))
+    assert {m for m in minutes if _aws_matches(aws, m)} == expected, aws
+    assert expected
