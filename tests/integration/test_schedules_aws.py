@@ -159,3 +159,9 @@ def test_given_one_scheduler_event_when_the_target_is_invoked_twice_then_exactly
     assert run["trigger_method"] == "schedule" and run["status"] == "completed", run
     status, schedule = stack.http("GET", f"/v1/workflows/{workflow_id}/schedule")
     assert schedule["last_fire_time"] == 1773037800.0  # 2026-03-09T06:30:00Z
+
+    # A delivery still in flight when the schedule is deleted starts nothing.
+    assert stack.http("DELETE", f"/v1/workflows/{workflow_id}/schedule")[0] == 204
+    late = handler({**event, "scheduled_time": "2026-03-10T06:30:00Z"}, LambdaContextStub())
+    assert late == {"status": "skipped", "reason": f"workflow {workflow_id} has no schedule"}
+    assert len(stack.http("GET", f"/v1/workflows/{workflow_id}/executions")[1]["items"]) == 1

@@ -354,3 +354,12 @@ def test_given_a_deleted_or_replaced_schedule_when_an_old_delivery_arrives_then_
     cases.create_schedule(env.ports, WS, env.workflow.id, fields(env))
     assert cases.fire_schedule(env.ports, WS, env.workflow.id, created.id, "2026-01-05T14:00:00Z").started is None
     assert env.runs() == []
+
+
+def test_given_a_workflow_being_deleted_when_its_schedule_is_forgotten_then_it_is_gone_and_twice_is_harmless(
+        env: Env) -> None:
+    cases.create_schedule(env.ports, WS, env.workflow.id, fields(env))
+    cases.forget_schedule(env.ports, WS, env.workflow.id)
+    cases.forget_schedule(env.ports, WS, env.workflow.id)
+    with pytest.raises(NotFound):
+        env.schedules.get(WS, env.workflow.id)

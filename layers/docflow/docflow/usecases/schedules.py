@@ -9,6 +9,7 @@ when it is saved (422 naming `input.document_id`), because a run needs a documen
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -148,6 +149,19 @@ def delete_schedule(ports: Ports, workspace_id: str, workflow_id: str) -> None:
     repository.get(workspace_id, workflow_id)  # 404 before touching the Scheduler
     _scheduler(ports).delete(workspace_id, workflow_id)
     repository.delete(workspace_id, workflow_id)
+
+
+def forget_schedule(ports: Ports, workspace_id: str, workflow_id: str) -> None:
+    """For a workflow being deleted: its schedule goes too, if it has one (no error otherwise)."""
+    if ports.schedules is None:
+        return
+    try:
+        ports.schedules.get(workspace_id, workflow_id)
+    except NotFound:
+        return
+    _scheduler(ports).delete(workspace_id, workflow_id)
+    with suppress(NotFound):  # deleted concurrently: the outcome is the same
+        ports.schedules.delete(workspace_id, workflow_id)
 
 
 # --- firing --------------------------------------------------------------------------------
