@@ -201,9 +201,10 @@ class AwsStack:
     invocations: list[dict[str, Any]] = field(default_factory=list)
 
     def http(self, method: str, path: str, key: str | None = API_KEY, body: Any = None,
-             query: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+             query: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+             data: bytes | None = None) -> tuple[int, Any]:
         """One request the way API Gateway makes it: the authorizer first, then the API function."""
-        status, raw = self.raw(method, path, key, body, query, headers)
+        status, raw = self.raw(method, path, key, body, query, headers, data)
         try:
             payload = json.loads(raw) if raw else None
         except ValueError:
@@ -211,7 +212,11 @@ class AwsStack:
         return status, payload
 
     def raw(self, method: str, path: str, key: str | None = API_KEY, body: Any = None,
-            query: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> tuple[int, str]:
+            query: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+            data: bytes | None = None) -> tuple[int, str]:
+        """`body` goes as JSON; `data` as raw bytes, base64-encoded the way API Gateway passes binary."""
+        from docflow.api.app import is_public
+
         all_headers = {"content-type": "application/json", **(headers or {})}
         if key is not None:
             all_headers["authorization"] = f"Bearer {key}"
@@ -219,10 +224,11 @@ class AwsStack:
         event.update({"rawPath": path, "headers": all_headers, "queryStringParameters": query or None,
                       "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
                       "body": json.dumps(body) if body is not None else None})
+        if data is not None:
+            event.update({"body": base64.b64encode(data).decode(), "isBase64Encoded": True})
         event["requestContext"]["http"].update({"method": method, "path": path})
         event["requestContext"]["requestId"] = str(uuid.uuid4())
-        public = path in ("/v1/openapi.json", "/v1/docs")
-        if not public:
+        if not is_public(path):
             if key is None:
                 return 401, json.dumps({"message": "Unauthorized"})  # API Gateway, no identity source
             verdict = load_handler("authorizer").lambda_handler(event, LambdaContextStub())

@@ -117,6 +117,7 @@ def probes_for(s: Seed) -> dict[tuple[str, str], list[Probe]]:
         # public
         ("GET", "/v1/openapi.json"): [Probe("GET", "/v1/openapi.json", PUBLIC)],
         ("GET", "/v1/docs"): [Probe("GET", "/v1/docs", PUBLIC)],
+        ("GET", "/v1/health"): [Probe("GET", "/v1/health", PUBLIC)],
         ("GET", "/review"): [Probe("GET", "/review", PUBLIC)],
         # api keys
         ("POST", "/v1/api-keys"): [Probe("POST", "/v1/api-keys", OWN, {"name": "B's key"})],
@@ -183,7 +184,10 @@ def probes_for(s: Seed) -> dict[tuple[str, str], list[Probe]]:
         ("GET", "/v1/webhooks"): [Probe("GET", "/v1/webhooks", OWN)],
         ("POST", "/v1/webhooks"): [Probe("POST", "/v1/webhooks", OWN, {"url": "https://example.com/b"})],
         ("DELETE", "/v1/webhooks/{}"): [Probe("DELETE", f"/v1/webhooks/{key}", HIDDEN)],
-        ("POST", "/v1/hooks/{}"): [Probe("POST", f"/v1/hooks/{wf}", REFUSED, {"document_id": doc})],
+        # Signed with the workflow's secret, not an API key: B's key opens nothing of A's.
+        ("POST", "/v1/hooks/{}"): [Probe("POST", f"/v1/hooks/{wf}", REFUSED, {"document_id": doc}),
+                                   Probe("POST", f"/v1/hooks/{b_wf}", REFUSED, {"document_id": doc})],
+        ("POST", "/v1/workflows/{}/webhook-secret"): [Probe("POST", f"/v1/workflows/{wf}/webhook-secret", HIDDEN)],
     }
 
 

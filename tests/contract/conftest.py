@@ -16,6 +16,7 @@ from docflow.ports import (
     DocumentRepository,
     ExecutionRepository,
     ScheduleRepository,
+    WebhookSecretRepository,
     WorkflowRepository,
 )
 
@@ -31,6 +32,7 @@ class Store:
     documents: DocumentRepository
     executions: ExecutionRepository
     blobs: BlobStore
+    webhook_secrets: WebhookSecretRepository
     # AWS operation names called during the test (empty for the local store).
     operations: list[str] = field(default_factory=list)
     schedules: ScheduleRepository | None = None
@@ -59,6 +61,7 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
         create_table,
     )
     from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
+    from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
     from docflow.adapters.aws.s3 import S3BlobStore
 
     operations: list[str] = []
@@ -85,6 +88,7 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
             documents=DynamoDocumentRepository(clients.dynamodb, TABLE),
             executions=DynamoExecutionRepository(clients.dynamodb, TABLE, blobs),
             blobs=blobs,
+            webhook_secrets=DynamoWebhookSecretRepository(clients.dynamodb, TABLE),
             operations=operations,
             schedules=DynamoScheduleRepository(clients.dynamodb, TABLE),
         )
@@ -101,6 +105,7 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
         SqliteWorkflowRepository,
     )
     from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
+    from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 
     db = SqliteDatabase(tmp_path / "docflow.sqlite3")
     blobs = LocalBlobStore(tmp_path / "files", "http://127.0.0.1:8080", b"contract-test-secret-32-bytes!!!")
@@ -113,6 +118,7 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
             executions=SqliteExecutionRepository(db, blobs),
             blobs=blobs,
             schedules=SqliteScheduleRepository(db),
+            webhook_secrets=SqliteWebhookSecretRepository(db),
         )
     finally:
         db.close()

@@ -1,4 +1,5 @@
-"""The REST API (DESIGN.md §1) as one powertools resolver, built around the runtime's ports.
+"""The REST API (DESIGN.md §1): one powertools resolver that includes one Router per resource
+(`api/routers/`), maps the typed errors to HTTP once, and serves a truthful OpenAPI document.
 
 The same app serves API Gateway (functions/api) and local mode (runtime/local/server). The caller's
 workspace comes from the authorizer context: the Lambda authorizer on AWS, the local server's
@@ -9,51 +10,32 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Annotated, Any
+from functools import cache
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBase, HTTPBearer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docflow import __version__
-from docflow.api.routers import schedules as schedule_routes
-from docflow.api.schemas import (
-    ApiKeyCreate,
-    ApiKeyCreated,
-    ApiKeyList,
-    ApiKeyOut,
-    DocumentCreate,
-    DocumentHandleOut,
-    DocumentOut,
-    ExecuteAccepted,
-    ExecutionList,
-    ExecutionOut,
-    ExecutionPatch,
-    ExecutionStart,
-    WorkflowIn,
-    WorkflowList,
-    WorkflowOut,
-)
-from docflow.domain.clock import iso
+from docflow.api.bodies import JSON, MULTIPART
+from docflow.api.openapi import BASIC, BEARER, ERROR_DESCRIPTIONS
+from docflow.api.routers import api_keys, documents, executions, hooks, meta, schedules, workflows
+from docflow.api.schemas import ExecutionStart
 from docflow.domain.errors import (
     BadRequest,
     DocflowError,
     NotFound,
     PayloadTooLarge,
-    Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
 )
-from docflow.domain.models import ExecutionStatus
 from docflow.ports import Ports
-from docflow.usecases import documents as document_cases
-from docflow.usecases import executions as execution_cases
-from docflow.usecases import keys as key_cases
-from docflow.usecases import workflows as workflow_cases
 
+TITLE = "Docflow API"
 PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/docs", "/v1/health"})
 # Inbound webhooks carry a Standard Webhooks signature instead of an API key.
 PUBLIC_PREFIXES = ("/v1/hooks/",)
@@ -62,9 +44,6 @@ PUBLIC_PREFIXES = ("/v1/hooks/",)
 def is_public(path: str) -> bool:
     """Routes that need no API key: the same list on API Gateway (Authorizer: NONE) and locally."""
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
-Limit = Annotated[int, Query(ge=1, le=100, description="page size")]
-Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
 def error_response(error: DocflowError) -> Response[Any]:
@@ -89,16 +68,17 @@ def _validation_error(exc: RequestValidationError) -> DocflowError:
 
 def create_app(ports: Ports) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
-    app.enable_swagger(path="/v1/docs", title="Docflow API", version=__version__,
-                       security_schemes={"apiKey": HTTPBearer(description="an API key: dfk_…")},
-                       security=[{"apiKey": []}])
-
-    def workspace() -> str:
-        context = app.current_event.request_context.authorizer.get_lambda or {}
-        workspace_id = context.get("workspace_id")
-        if not workspace_id:
-            raise Unauthorized("missing or invalid API key")
-        return str(workspace_id)
+    app.configure_openapi(
+        title=TITLE, version=__version__,
+        security_schemes={
+            BEARER: HTTPBearer(description="An API key: `Authorization: Bearer dfk_…`", bearerFormat="dfk_…"),
+            BASIC: HTTPBase(scheme="basic", description="The API key as the user name, no password"),
+        })
+    app.enable_swagger(path="/v1/docs", title=TITLE, version=__version__)
+    for router in (api_keys.build(ports), workflows.build(ports), documents.build(ports), executions.build(ports),
+                   hooks.build(ports), schedules.build(ports), meta.build(lambda: openapi_json(app))):
+        app.include_router(router)
+    app.use([_check_request])
 
     @app.exception_handler(DocflowError)
     def docflow_error(exc: DocflowError) -> Response[Any]:
@@ -106,121 +86,106 @@ def create_app(ports: Ports) -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)
     def validation_error(exc: RequestValidationError) -> Response[Any]:
+        if _form_sent_to_json_route(app):  # powertools' validation runs before any middleware of ours
+            return error_response(UnsupportedMediaType(f"this route takes '{JSON}', not '{MULTIPART}'"))
         return error_response(_validation_error(exc))
 
     @app.not_found
     def not_found(exc: NotFoundError) -> Response[Any]:
         return error_response(NotFound(f"no route {app.current_event.http_method} {app.current_event.path}"))
 
-    @app.get("/v1/openapi.json", include_in_schema=False)
-    def openapi() -> Response[Any]:
-        return Response(200, content_types.APPLICATION_JSON, app.get_openapi_json_schema(title="Docflow API",
-                                                                                          version=__version__))
-
-    # --- API keys ---------------------------------------------------------------------------
-    @app.post("/v1/api-keys", tags=["api-keys"])
-    def create_api_key(body: Annotated[ApiKeyCreate, Body()]) -> Response[ApiKeyCreated]:
-        issued = key_cases.issue_key(ports.keys, workspace(), body.name)
-        out = ApiKeyCreated(**ApiKeyOut.of(issued.key).model_dump(), key=issued.secret)
-        return Response(201, content_types.APPLICATION_JSON, out)
-
-    @app.get("/v1/api-keys", tags=["api-keys"])
-    def list_api_keys(limit: Limit = 20, cursor: Cursor = None) -> ApiKeyList:
-        page = key_cases.list_keys(ports.keys, workspace(), limit, cursor)
-        items = [ApiKeyOut.of(k) for k in page.items]
-        return ApiKeyList(items=items, next_cursor=page.next_cursor, api_keys=items)
-
-    @app.delete("/v1/api-keys/<key_id>", tags=["api-keys"])
-    def revoke_api_key(key_id: Annotated[str, Path(max_length=128)]) -> ApiKeyOut:
-        return ApiKeyOut.of(key_cases.revoke_key(ports.keys, workspace(), key_id))
-
-    # --- Workflows --------------------------------------------------------------------------
-    @app.post("/v1/workflows", tags=["workflows"])
-    def create_workflow(body: Annotated[WorkflowIn, Body()]) -> Response[WorkflowOut]:
-        workflow = workflow_cases.create_workflow(ports.workflows, workspace(), body.writable())
-        return Response(201, content_types.APPLICATION_JSON, WorkflowOut.of(workflow))
-
-    @app.get("/v1/workflows", tags=["workflows"])
-    def list_workflows(limit: Limit = 20, cursor: Cursor = None) -> WorkflowList:
-        page = workflow_cases.list_workflows(ports.workflows, workspace(), limit, cursor)
-        items = [WorkflowOut.of(w) for w in page.items]
-        return WorkflowList(items=items, next_cursor=page.next_cursor, workflows=items)
-
-    @app.get("/v1/workflows/<workflow_id>", tags=["workflows"])
-    def get_workflow(workflow_id: str) -> WorkflowOut:
-        return WorkflowOut.of(workflow_cases.get_workflow(ports.workflows, workspace(), workflow_id))
-
-    @app.put("/v1/workflows/<workflow_id>", tags=["workflows"])
-    def replace_workflow(workflow_id: str, body: Annotated[WorkflowIn, Body()]) -> WorkflowOut:
-        return WorkflowOut.of(workflow_cases.replace_workflow(ports.workflows, workspace(), workflow_id,
-                                                              body.writable()))
-
-    @app.delete("/v1/workflows/<workflow_id>", tags=["workflows"])
-    def delete_workflow(workflow_id: str) -> Response[str]:
-        workflow_cases.delete_workflow(ports.workflows, workspace(), workflow_id)
-        return Response(204, content_types.TEXT_PLAIN, "")
-
-    # --- Documents --------------------------------------------------------------------------
-    @app.post("/v1/documents", tags=["documents"])
-    def create_document(body: Annotated[DocumentCreate, Body()]) -> Response[DocumentHandleOut]:
-        handle = document_cases.create_document(ports, workspace(), body.name, body.content_type, body.size)
-        doc = handle.document
-        out = DocumentHandleOut(id=doc.id, document_id=doc.id, file_url=handle.upload.url,
-                                upload_method="PUT", upload_headers=handle.upload.headers,
-                                expires_at=iso(handle.upload.expires_at) or "")
-        return Response(201, content_types.APPLICATION_JSON, out)
-
-    @app.get("/v1/documents/<document_id>", tags=["documents"])
-    def get_document(document_id: str) -> DocumentOut:
-        document = document_cases.get_document(ports, workspace(), document_id)
-        return DocumentOut.of(document, document_cases.download_url(ports, document))
-
-    # --- Executions -------------------------------------------------------------------------
-    def start(workflow_id: str, body: ExecutionStart, idempotency_key: str | None) -> ExecutionOut:
-        request = execution_cases.StartRequest(
-            document_ids=body.all_document_ids(), name=body.name or body.title, metadata=body.metadata,
-            trigger_data=body.trigger_data, start_step=body.start_step, end_step=body.end_step,
-            result_step=body.result_step, trigger_method="api", idempotency_key=idempotency_key,
-            triggered_by=(app.current_event.request_context.authorizer.get_lambda or {}).get("key_id"))
-        return ExecutionOut.of(execution_cases.start_execution(ports, workspace(), workflow_id, request).execution)
-
-    @app.post("/v1/workflows/<workflow_id>/executions", tags=["executions"])
-    def start_execution(workflow_id: str, body: Annotated[ExecutionStart, Body()],
-                        idempotency_key: IdempotencyKey = None) -> Response[ExecutionOut]:
-        return Response(202, content_types.APPLICATION_JSON, start(workflow_id, body, idempotency_key))
-
-    @app.post("/v1/workflows/<workflow_id>/execute", tags=["executions"])
-    def execute(workflow_id: str, body: Annotated[ExecutionStart, Body()],
-                idempotency_key: IdempotencyKey = None) -> Response[ExecuteAccepted]:
-        execution = start(workflow_id, body, idempotency_key)
-        out = ExecuteAccepted(execution_id=execution.id, status="running", started_at=execution.created_at)
-        return Response(202, content_types.APPLICATION_JSON, out)
-
-    @app.get("/v1/workflows/<workflow_id>/executions", tags=["executions"])
-    def list_executions(workflow_id: str, status: Annotated[ExecutionStatus | None, Query()] = None,
-                        limit: Limit = 20, cursor: Cursor = None) -> ExecutionList:
-        page = execution_cases.list_executions(ports, workspace(), workflow_id, status, limit, cursor)
-        items = [ExecutionOut.of(e) for e in page.items]
-        return ExecutionList(items=items, next_cursor=page.next_cursor, executions=items)
-
-    @app.get("/v1/workflows/<workflow_id>/executions/<execution_id>", tags=["executions"])
-    def get_workflow_execution(workflow_id: str, execution_id: str) -> ExecutionOut:
-        return ExecutionOut.of(execution_cases.get_execution(ports, workspace(), execution_id, workflow_id))
-
-    @app.get("/v1/executions/<execution_id>", tags=["executions"])
-    def get_execution(execution_id: str) -> ExecutionOut:
-        return ExecutionOut.of(execution_cases.get_execution(ports, workspace(), execution_id))
-
-    @app.patch("/v1/workflows/<workflow_id>/executions/<execution_id>", tags=["executions"])
-    def patch_execution(workflow_id: str, execution_id: str, body: Annotated[ExecutionPatch, Body()]) -> ExecutionOut:
-        if body.status == "completed":
-            execution = execution_cases.acknowledge_execution(ports, workspace(), workflow_id, execution_id)
-        else:
-            execution = execution_cases.cancel_execution(ports, workspace(), workflow_id, execution_id)
-        return ExecutionOut.of(execution)
-
-    app.include_router(schedule_routes.build(ports))
     return app
+
+
+def _check_request(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """What powertools' validation lets through: query parameters the route does not have (a
+    typo such as `?limt=1` must not pass silently)."""
+    route = app.context.get("_route")
+    if route is not None:
+        known = {param.alias for param in route.dependant.query_params}
+        unknown = sorted(set(app.current_event.query_string_parameters or {}) - known)
+        if unknown:
+            raise ValidationFailed(
+                f"unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}"
+                + (f"; this route takes {', '.join(sorted(known))}" if known else "; this route takes none"),
+                details=[{"loc": ["query", name], "msg": "unknown parameter"} for name in unknown])
+    return next_middleware(app)
+
+
+def _form_sent_to_json_route(app: APIGatewayHttpResolver) -> bool:
+    route = app.context.get("_route")
+    kind = (app.current_event.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    return route is not None and bool(route.dependant.body_params) and kind == MULTIPART
+
+
+def openapi_json(app: APIGatewayHttpResolver) -> str:
+    return _openapi_json(app)
+
+
+@cache
+def _openapi_json(app: APIGatewayHttpResolver) -> str:
+    return json.dumps(openapi_document(app))
+
+
+def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
+    """powertools' document, completed where it cannot know: the start routes read their body
+    themselves (JSON or multipart), and step types come from the step registry."""
+    from docflow.steps.registry import STEP_CONFIGS
+
+    doc: dict[str, Any] = json.loads(app.get_openapi_json_schema(title=TITLE, version=__version__))
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    start = ExecutionStart.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(start.pop("$defs", {}))
+    schemas["ExecutionStart"] = start
+    schemas["ExecutionStartForm"] = _start_form_schema()
+    for operation in _operations(doc):
+        if operation.get("operationId") in executions.START_OPERATIONS:
+            operation["requestBody"] = {"required": False, "content": {
+                JSON: {"schema": {"$ref": "#/components/schemas/ExecutionStart"}},
+                MULTIPART: {"schema": {"$ref": "#/components/schemas/ExecutionStartForm"}},
+            }}
+        _complete_responses(operation)
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        if f"#/components/schemas/{unused}" not in json.dumps(doc["paths"]):
+            schemas.pop(unused, None)
+    step_type = schemas.get("StepDefinition", {}).get("properties", {}).get("type")
+    if step_type is not None:
+        step_type.pop("enum", None)
+        step_type.pop("const", None)
+        step_type["enum"] = sorted(STEP_CONFIGS)
+    return doc
+
+
+def _complete_responses(operation: dict[str, Any]) -> None:
+    """A 204 has no body; any route with a body can meet `handle`'s size and Content-Type checks."""
+    responses = operation.get("responses", {})
+    if "204" in responses:
+        responses["204"].pop("content", None)
+    if "requestBody" in operation:
+        for status in ("413", "415"):
+            responses.setdefault(status, {"description": ERROR_DESCRIPTIONS[int(status)], "content": {
+                JSON: {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}})
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def _operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [op for item in doc.get("paths", {}).values() for op in item.values() if isinstance(op, dict)]
+
+
+def _start_form_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "One part per file field of the workflow's file_input_config (`<key>`, or `<key>_1`, "
+                       "`<key>_2` … for a multiple field), plus the text parts below.",
+        "properties": {
+            "file": {"type": "string", "format": "binary", "description": "The default file field"},
+            "name": {"type": "string"},
+            "metadata": {"type": "string", "description": "A JSON object, as a string"},
+            "file_metadata": {"type": "string", "description": "`<key>_metadata`: a JSON object for that file"},
+            "file_guidance": {"type": "string", "description": "`<key>_guidance`: extraction hints for that file"},
+        },
+        "additionalProperties": {"type": "string", "format": "binary"},
+    }
 
 
 def handle(app: APIGatewayHttpResolver, limits_body_bytes: int, event: dict[str, Any],
@@ -228,18 +193,20 @@ def handle(app: APIGatewayHttpResolver, limits_body_bytes: int, event: dict[str,
     """Resolve one API Gateway (HTTP API, payload 2.0) event, refusing oversized bodies first."""
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
-    if body and event.get("isBase64Encoded"):
-        try:
-            base64.b64decode(body, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return error_result(BadRequest("request body is not valid UTF-8 JSON"))
     if size > limits_body_bytes:
         error = PayloadTooLarge(f"request body is {size} bytes, over the {limits_body_bytes} byte limit; "
                                 "upload large files through POST /v1/documents and PUT to its file_url")
         return error_result(error)
     content_type = (event.get("headers") or {}).get("content-type", "")
-    if body and not content_type.lower().startswith("application/json"):
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if body and kind not in (JSON, MULTIPART):
         error = UnsupportedMediaType(f"Content-Type '{content_type or 'none'}' is not accepted: send "
-                                     "'Content-Type: application/json' (files go through POST /v1/documents)")
+                                     f"'Content-Type: {JSON}' (runs also take '{MULTIPART}'; "
+                                     "large files go through POST /v1/documents)")
         return error_result(error)
+    if body and kind == JSON and event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(body, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return error_result(BadRequest("request body is not valid UTF-8 JSON"))
     return app.resolve(event, context)

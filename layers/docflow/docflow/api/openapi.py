@@ -16,7 +16,7 @@ PROTECTED: list[dict[str, list[str]]] = [{BEARER: []}, {BASIC: []}]
 # Routes every authenticated call can answer with, whatever it does.
 AUTH_ERRORS = (400, 401, 429)
 
-_ERROR_DESCRIPTIONS = {
+ERROR_DESCRIPTIONS = {
     400: "Malformed request (body that is not JSON, bad cursor)",
     401: "Missing, invalid or revoked API key (or a bad webhook signature)",
     403: "The credentials may not do this",
@@ -43,7 +43,7 @@ def responses(status: int, model: Any | None, *errors: int, description: str | N
         success["content"] = {content_type: {"model": model}}
     declared: dict[int, Any] = {status: success}
     for code in sorted({*errors, 422, *(AUTH_ERRORS if protected else (400,))}):
-        declared[code] = {"description": _ERROR_DESCRIPTIONS[code], "content": error_content()}
+        declared[code] = {"description": ERROR_DESCRIPTIONS[code], "content": error_content()}
     return declared
 
 

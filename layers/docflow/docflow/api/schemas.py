@@ -5,23 +5,28 @@ back unchanged and are ignored."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
 from docflow.domain.clock import iso, unix_seconds
 from docflow.domain.models import (
     ApiKey,
     Document,
+    DocumentStatus,
     Execution,
     ExecutionError,
     ExecutionLogEntry,
     ExecutionOutput,
+    ExecutionStatus,
     FileInputConfig,
+    StepStatus,
+    TriggerMethod,
     TriggerType,
     Workflow,
     WorkflowDefinition,
 )
+from docflow.domain.webhooks import WebhookSecret
 
 
 class RequestBody(BaseModel):
@@ -72,7 +77,8 @@ class ApiKeyList(BaseModel):
 
 # --- Workflows --------------------------------------------------------------------------------
 
-READ_ONLY_WORKFLOW_FIELDS = ("id", "workspace_id", "version", "created_at", "updated_at")
+READ_ONLY_WORKFLOW_FIELDS = ("id", "workspace_id", "version", "created_at", "updated_at", "webhook_secret",
+                             "webhook_secret_prefix")
 
 
 class WorkflowIn(RequestBody):
@@ -82,13 +88,16 @@ class WorkflowIn(RequestBody):
     file_input_config: FileInputConfig = Field(default_factory=FileInputConfig)
     trigger_type: TriggerType = "manual"
     trigger_config: dict[str, Any] = Field(default_factory=dict)
-    enabled: bool = True
-    # Read-only: accepted so a GET body can be PUT back, then ignored.
-    id: str | None = None
-    workspace_id: str | None = None
-    version: int | None = None
-    created_at: str | None = None
-    updated_at: str | None = None
+    enabled: StrictBool = True
+    # Read-only: accepted so a GET body can be PUT back, then ignored; strict, so a value of the
+    # wrong type (`"version": false`) is a 422 rather than silently coerced.
+    id: StrictStr | None = None
+    workspace_id: StrictStr | None = None
+    version: Annotated[StrictInt, Field(ge=1)] | None = None
+    created_at: StrictStr | None = None
+    updated_at: StrictStr | None = None
+    webhook_secret: StrictStr | None = None
+    webhook_secret_prefix: StrictStr | None = None
 
     def writable(self) -> dict[str, Any]:
         return self.model_dump(exclude=set(READ_ONLY_WORKFLOW_FIELDS))
@@ -107,11 +116,17 @@ class WorkflowOut(BaseModel):
     version: int
     created_at: str
     updated_at: str
+    webhook_secret: str | None = Field(default=None, description=(
+        "Signing secret (whsec_…) of a webhook workflow: only in the response that created it. Store it now."))
+    webhook_secret_prefix: str | None = Field(default=None, description="First characters of the signing secret")
 
     @classmethod
-    def of(cls, workflow: Workflow) -> WorkflowOut:
+    def of(cls, workflow: Workflow, secret: WebhookSecret | None = None, *, show_secret: bool = False) -> WorkflowOut:
         data = workflow.model_dump()
         data["created_at"], data["updated_at"] = iso(workflow.created_at), iso(workflow.updated_at)
+        if secret is not None:
+            data["webhook_secret_prefix"] = secret.prefix
+            data["webhook_secret"] = secret.secret if show_secret else None
         return cls.model_validate(data)
 
 
@@ -144,7 +159,7 @@ class DocumentOut(BaseModel):
     workspace_id: str
     name: str
     content_type: str
-    status: str
+    status: DocumentStatus
     size: int | None
     declared_size: int | None
     sha256: str | None
@@ -157,7 +172,7 @@ class DocumentOut(BaseModel):
     @classmethod
     def of(cls, document: Document, download_url: str | None) -> DocumentOut:
         return cls(id=document.id, document_id=document.id, workspace_id=document.workspace_id, name=document.name,
-                   content_type=document.content_type, status=document.status.value, size=document.size,
+                   content_type=document.content_type, status=document.status, size=document.size,
                    declared_size=document.declared_size, sha256=document.sha256,
                    rejection_reason=document.rejection_reason, download_url=download_url,
                    upload_expires_at=iso(document.upload_expires_at) or "",
@@ -198,7 +213,7 @@ class ExecutionPatch(RequestBody):
 
 
 class StatusChangeOut(BaseModel):
-    status: str
+    status: ExecutionStatus
     time: str
     message: str | None
 
@@ -206,28 +221,37 @@ class StatusChangeOut(BaseModel):
 class LogEntryOut(BaseModel):
     step_id: str
     type: str
-    status: str
+    status: StepStatus
     started_at: str
     completed_at: str
     duration_ms: int
     error: ExecutionError | None
 
 
+class RunInputOut(BaseModel):
+    document_id: str
+    key: str | None = Field(description="The file field the document came in (multipart runs)")
+    metadata: dict[str, Any]
+    guidance: str | None
+
+
 class ExecutionOut(BaseModel):
     id: str
     execution_id: str
     workflow_id: str
+    flow_id: str = Field(description="The same as workflow_id (TableFlow's name)")
     workflow_version: int
     workspace_id: str
     name: str | None
-    status: str
+    status: ExecutionStatus
     status_history: list[StatusChangeOut]
     error: ExecutionError | None
     metadata: dict[str, Any]
-    trigger_method: str
+    trigger_method: TriggerMethod
     triggered_by: str | None
     trigger_data: dict[str, Any]
     documents: list[str]
+    inputs: list[RunInputOut]
     start_step: str | None
     end_step: str | None
     result_step: str | None
@@ -243,19 +267,21 @@ class ExecutionOut(BaseModel):
     @classmethod
     def of(cls, e: Execution) -> ExecutionOut:
         return cls(
-            id=e.id, execution_id=e.id, workflow_id=e.workflow_id, workflow_version=e.workflow_version,
-            workspace_id=e.workspace_id, name=e.name, status=e.status.value,
-            status_history=[StatusChangeOut(status=c.status.value, time=iso(c.time) or "", message=c.message)
+            id=e.id, execution_id=e.id, workflow_id=e.workflow_id, flow_id=e.workflow_id,
+            workflow_version=e.workflow_version,
+            workspace_id=e.workspace_id, name=e.name, status=e.status,
+            status_history=[StatusChangeOut(status=c.status, time=iso(c.time) or "", message=c.message)
                             for c in e.status_history],
             error=e.error, metadata=e.metadata, trigger_method=e.trigger_method, triggered_by=e.triggered_by,
-            trigger_data=e.trigger_data, documents=e.documents, start_step=e.start_step, end_step=e.end_step,
+            trigger_data=e.trigger_data, documents=e.documents,
+            inputs=[RunInputOut(**i.model_dump()) for i in e.inputs], start_step=e.start_step, end_step=e.end_step,
             result_step=e.result_step, output=e.output, execution_log=[_log(x) for x in e.execution_log],
             acknowledged=e.acknowledged, start_time=unix_seconds(e.start_time), end_time=unix_seconds(e.end_time),
             duration=e.duration_ms, created_at=iso(e.created_at) or "", updated_at=iso(e.updated_at) or "")
 
 
 def _log(entry: ExecutionLogEntry) -> LogEntryOut:
-    return LogEntryOut(step_id=entry.step_id, type=entry.type, status=entry.status.value,
+    return LogEntryOut(step_id=entry.step_id, type=entry.type, status=entry.status,
                        started_at=iso(entry.started_at) or "", completed_at=iso(entry.completed_at) or "",
                        duration_ms=entry.duration_ms, error=entry.error)
 

@@ -53,3 +53,5 @@ class Extraction(BaseModel):
     confidence: dict[str, float]
     fields: dict[str, FieldResult]
     missing_required: list[str] = Field(default_factory=list)
+    # The caller's per-file metadata and guidance the step was given (multipart runs).
+    input: dict[str, Any] | None = None

@@ -14,3 +14,7 @@ class Limits:
     download_url_ttl_seconds: int = 900
     # Step outputs above this go to the blob store with a pointer (Step Functions caps payloads at 256 KB).
     inline_output_bytes: int = 200 * 1024
+    # Event-triggered runs started by other event-triggered runs: a chain A → B → C stops here.
+    max_trigger_depth: int = 5
+    # Inbound webhook bodies (POST /v1/hooks/{workflow_id}): JSON events, not files.
+    max_webhook_bytes: int = 1024 * 1024

@@ -50,7 +50,10 @@ class FileField(Record):
     key: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     required: bool = True
     multiple: bool = False
+    # Empty: any type documents accept.
     content_types: list[str] = Field(default_factory=list)
+    # Per-file size limit of a multipart run (the request limit applies on top of it).
+    max_bytes: int | None = Field(default=None, ge=1)
 
 
 class FileInputConfig(Record):

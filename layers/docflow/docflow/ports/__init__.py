@@ -6,13 +6,15 @@ in-process bus and engine) implement them; `tests/contract` runs one suite again
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from docflow.domain.errors import DocflowError
 from docflow.domain.limits import Limits
 from docflow.domain.models import ApiKey, Document, Execution, ExecutionStatus, Page, Workflow
 from docflow.domain.schedules import Schedule
+from docflow.domain.webhooks import WebhookSecret
 
 
 class ApiKeyRepository(Protocol):
@@ -38,6 +40,17 @@ class WorkflowRepository(Protocol):
     def find_workspace(self, workflow_id: str) -> str | None:
         """The workspace that owns this workflow id, for entry points that carry no API key (S3 drop
         folder, inbound webhooks, schedule targets); None when no workspace has it."""
+
+
+class WebhookSecretRepository(Protocol):
+    """The signing secret of each webhook workflow (inbound webhooks)."""
+
+    def get(self, workspace_id: str, workflow_id: str) -> WebhookSecret | None: ...
+    def put(self, secret: WebhookSecret) -> None:
+        """Conditional write: version 1 only where no secret is stored, version n only over
+        version n - 1; raises Conflict otherwise (a concurrent create or rotation won)."""
+    def delete(self, workspace_id: str, workflow_id: str) -> None:
+        """Idempotent: deleting a missing secret is not an error."""
 
 
 class DocumentRepository(Protocol):
@@ -147,6 +160,19 @@ class StepCompute(Protocol):
     def run[T](self, job: Callable[..., T], *args: Any) -> T: ...
 
 
+class _NoWebhookSecrets:
+    """The default until a composition root provides a store: fails loudly, never forgets a secret silently."""
+
+    def get(self, workspace_id: str, workflow_id: str) -> WebhookSecret | None:
+        raise DocflowError("this runtime has no webhook secret store")
+
+    def put(self, secret: WebhookSecret) -> None:
+        raise DocflowError("this runtime has no webhook secret store")
+
+    def delete(self, workspace_id: str, workflow_id: str) -> None:
+        raise DocflowError("this runtime has no webhook secret store")
+
+
 @dataclass
 class Ports:
     """Everything a use-case may touch, built by one composition root per runtime."""
@@ -163,3 +189,4 @@ class Ports:
     # Cron schedules (usecases/schedules.py); None where a runtime has not wired them.
     schedules: ScheduleRepository | None = None
     scheduler: Scheduler | None = None
+    webhook_secrets: WebhookSecretRepository = field(default_factory=_NoWebhookSecrets)

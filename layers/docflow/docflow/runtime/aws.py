@@ -14,6 +14,7 @@ from docflow.adapters.aws.dynamodb import (
     DynamoWorkflowRepository,
 )
 from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
+from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
 from docflow.adapters.aws.events import EventBridgePublisher
 from docflow.adapters.aws.s3 import S3BlobStore
 from docflow.adapters.aws.scheduler import EventBridgeScheduler, ScheduleTarget
@@ -74,4 +75,5 @@ def ports() -> Ports:
         compute=InlineCompute(),
         schedules=DynamoScheduleRepository(clients.dynamodb, settings.table),
         scheduler=_scheduler(settings),
+        webhook_secrets=DynamoWebhookSecretRepository(clients.dynamodb, settings.table),
     )

@@ -17,9 +17,13 @@ def parse_job(data: bytes, content_type: str, config: dict[str, Any], limits: Li
     return parse_document(data, content_type, ParseConfig.model_validate(config), limits).model_dump_json().encode()
 
 
-def extract_job(parsed_json: bytes, config: dict[str, Any]) -> bytes:
+def extract_job(parsed_json: bytes, config: dict[str, Any], document_input: dict[str, Any] | None = None) -> bytes:
+    """`document_input`: the caller's per-file `metadata` and `guidance` (multipart runs), kept
+    with the extraction for engines that read instructions."""
     parsed = ParsedDocument.model_validate_json(parsed_json)
     extraction = extract_fields(parsed, ExtractConfig.model_validate(config))
+    if document_input:
+        extraction = extraction.model_copy(update={"input": document_input})
     if extraction.missing_required:
         raise StepFailed(f"required fields not found: {', '.join(extraction.missing_required)}",
                          code="required_fields_missing",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -45,6 +46,28 @@ def create_document(ports: Ports, workspace_id: str, name: str, content_type: st
     upload = ports.blobs.presign_upload(document.storage_key, content_type, size, document.upload_expires_at)
     ports.documents.add(document)
     return DocumentHandle(document=document, upload=upload)
+
+
+def store_document(ports: Ports, workspace_id: str, name: str, content_type: str, data: bytes) -> Document:
+    """A document whose bytes arrived with the request (a multipart run): stored and recorded as
+    uploaded at once, announced like any upload."""
+    now = utc_now()
+    document = Document(workspace_id=workspace_id, name=name, content_type=content_type, storage_key="",
+                        upload_expires_at=now, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                        status=DocumentStatus.UPLOADED)
+    document = document.model_copy(update={"storage_key": f"documents/{workspace_id}/{document.id}"})
+    ports.blobs.write(document.storage_key, data, content_type)
+    ports.documents.add(document)
+    _announce_upload(ports, document)
+    return document
+
+
+def _announce_upload(ports: Ports, document: Document) -> None:
+    ports.events.publish("document.uploaded", document.workspace_id, {
+        "document_id": document.id, "name": document.name, "content_type": document.content_type,
+        "size": document.size, "sha256": document.sha256,
+        # No run published it: runs this event triggers start a chain at depth 1.
+        "metadata": {}, "trigger_depth": 0})
 
 
 def get_document(ports: Ports, workspace_id: str, document_id: str) -> Document:
@@ -98,9 +121,7 @@ def _record_upload(ports: Ports, document: Document) -> Document:
                                               "sha256": ports.blobs.sha256(document.storage_key), "updated_at": now})
     updated = ports.documents.save(updated)
     if updated.status == DocumentStatus.UPLOADED:
-        ports.events.publish("document.uploaded", document.workspace_id, {
-            "document_id": updated.id, "name": updated.name, "content_type": updated.content_type,
-            "size": updated.size, "sha256": updated.sha256})
+        _announce_upload(ports, updated)
     return updated
 
 

@@ -76,17 +76,18 @@ def idempotency_scope(workflow_id: str, key: str) -> str:
     return hashlib.sha256(f"{workflow_id}\n{key}".encode()).hexdigest()
 
 
-def replay_of(ports: Ports, workspace_id: str, workflow_id: str, idempotency_key: str | None,
-              fingerprint: str) -> Execution | None:
+def replay(ports: Ports, workspace_id: str, workflow_id: str, idempotency_key: str | None,
+           fingerprint: str) -> Started | None:
     """The run this key already started for the same request, None for a fresh key; the same key
     with another request is refused (IETF Idempotency-Key draft). Lets a start path check before
     it stores anything (a multipart run checks before it stores its files)."""
     if idempotency_key is None:
         return None
     stored = ports.executions.find_by_idempotency_key(workspace_id, idempotency_scope(workflow_id, idempotency_key))
-    if stored is not None:
-        _same_request(stored, fingerprint)
-    return stored
+    if stored is None:
+        return None
+    _same_request(stored, fingerprint)
+    return _relaunched(ports, stored)
 
 
 def _same_request(stored: Execution, fingerprint: str) -> None:
@@ -100,9 +101,9 @@ def _same_request(stored: Execution, fingerprint: str) -> None:
 def start_execution(ports: Ports, workspace_id: str, workflow_id: str, request: StartRequest) -> Started:
     """Stores the run once per idempotency key and hands it to the orchestrator."""
     fingerprint = request.request_fingerprint(workflow_id)
-    replayed = replay_of(ports, workspace_id, workflow_id, request.idempotency_key, fingerprint)
+    replayed = replay(ports, workspace_id, workflow_id, request.idempotency_key, fingerprint)
     if replayed is not None:
-        return _relaunched(ports, replayed)
+        return replayed
     workflow = ports.workflows.get(workspace_id, workflow_id)
     if not workflow.enabled:
         raise Conflict(f"workflow {workflow_id} is disabled; enable it to start runs")

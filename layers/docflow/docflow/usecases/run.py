@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from docflow.domain.clock import utc_now
-from docflow.domain.errors import Conflict, DocflowError, StepFailed
+from docflow.domain.errors import Conflict, DocflowError, NotFound, StepFailed
 from docflow.domain.flow import NextStep, next_step
 from docflow.domain.models import (
     DocumentStatus,
@@ -88,8 +88,7 @@ def run_step(ports: Ports, workspace_id: str, execution_id: str, step_id: str) -
     execution = update_execution(ports, workspace_id, execution_id, record)
     if step.type == "extract":
         ports.events.publish("extraction.completed", workspace_id, {
-            "execution_id": execution_id, "workflow_id": execution.workflow_id, "step_id": step_id,
-            "values": json.loads(output).get("values", {})})
+            **_run_context(ports, execution), "step_id": step_id, "values": json.loads(output).get("values", {})})
     progress = _progress(execution)
     if progress.step is None and execution.status == ExecutionStatus.PROCESSING:
         return finish(ports, execution)
@@ -107,7 +106,7 @@ def finish(ports: Ports, execution: Execution) -> Progress:
     done, changed = change_execution(ports, execution.workspace_id, execution.id, complete)
     if changed:  # only the writer that made the change announces it
         _mark_documents_processed(ports, done)
-        ports.events.publish("execution.completed", done.workspace_id, _event_detail(done))
+        ports.events.publish("execution.completed", done.workspace_id, _event_detail(ports, done))
     return Progress(done.workspace_id, done.id, None)
 
 
@@ -121,7 +120,7 @@ def fail(ports: Ports, workspace_id: str, execution_id: str, error: ExecutionErr
 
     failed, changed = change_execution(ports, workspace_id, execution_id, mark)
     if changed:
-        ports.events.publish("execution.failed", workspace_id, _event_detail(failed))
+        ports.events.publish("execution.failed", workspace_id, _event_detail(ports, failed))
     return failed
 
 
@@ -144,7 +143,7 @@ def _record_failure(ports: Ports, execution: Execution, step: StepDefinition, st
 
     failed, changed = change_execution(ports, execution.workspace_id, execution.id, mark)
     if changed:
-        ports.events.publish("execution.failed", failed.workspace_id, _event_detail(failed))
+        ports.events.publish("execution.failed", failed.workspace_id, _event_detail(ports, failed))
 
 
 def _log_entry(step: StepDefinition, status: StepStatus, started: Any, clock: float,
@@ -161,8 +160,16 @@ def _execute(ports: Ports, execution: Execution, step: StepDefinition) -> bytes:
         parsed = _latest_parse_output(ports, execution)
         if parsed is None:  # no parse step before this one: parse with defaults
             parsed = _parse(ports, execution, {})
-        return ports.compute.run(extract_job, parsed, step.config)
+        return ports.compute.run(extract_job, parsed, step.config, _document_input(execution))
     raise StepFailed(f"step type '{step.type}' is not available yet", code="unsupported_step")
+
+
+def _document_input(execution: Execution) -> dict[str, Any] | None:
+    """Per-file metadata and guidance of the document the steps work on (the run's first)."""
+    for run_input in execution.inputs[:1]:
+        if run_input.metadata or run_input.guidance:
+            return {"key": run_input.key, "metadata": run_input.metadata, "guidance": run_input.guidance}
+    return None
 
 
 def _parse(ports: Ports, execution: Execution, config: dict[str, Any]) -> bytes:
@@ -205,13 +212,30 @@ def _mark_documents_processed(ports: Ports, execution: Execution) -> None:
                                                              "updated_at": utc_now()}))
         except Conflict:
             continue  # another run finishing on the same document marked it first
-        ports.events.publish("document.processed", execution.workspace_id,
-                             {"document_id": document_id, "execution_id": execution.id})
+        ports.events.publish("document.processed", execution.workspace_id, {
+            **_run_context(ports, execution), "document_id": document_id, "content_type": document.content_type})
 
 
-def _event_detail(execution: Execution) -> dict[str, Any]:
+def _event_detail(ports: Ports, execution: Execution) -> dict[str, Any]:
     return {
-        "execution_id": execution.id, "workflow_id": execution.workflow_id, "status": execution.status.value,
+        **_run_context(ports, execution), "status": execution.status.value,
         "output": execution.output.model_dump(mode="json") if execution.output else None,
         "error": execution.error.model_dump(mode="json") if execution.error else None,
+    }
+
+
+def _run_context(ports: Ports, execution: Execution) -> dict[str, Any]:
+    """What every event of a run carries, so event triggers can filter on it and tell which run
+    (and how deep a chain of event-triggered runs) published it."""
+    document_id = execution.documents[0] if execution.documents else None
+    content_type = None
+    if document_id is not None:
+        try:
+            content_type = ports.documents.get(execution.workspace_id, document_id).content_type
+        except NotFound:
+            content_type = None
+    return {
+        "execution_id": execution.id, "workflow_id": execution.workflow_id, "document_id": document_id,
+        "document_ids": list(execution.documents), "content_type": content_type, "metadata": execution.metadata,
+        "trigger_method": execution.trigger_method, "trigger_depth": execution.trigger_depth,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from docflow.domain.clock import utc_now
+from docflow.domain.event_triggers import parse_trigger_config
 from docflow.domain.flow import validate_definition
 from docflow.domain.models import Page, Workflow
 from docflow.ports import WorkflowRepository
@@ -19,6 +20,8 @@ def _validated(workflow: Workflow) -> Workflow:
 
     validate_definition(workflow.definition)
     validate_step_configs(workflow.definition)
+    if workflow.trigger_type == "event":
+        parse_trigger_config(workflow.trigger_config)
     return workflow
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ class PublishedEvent:
     detail: dict[str, Any]
     source: str = "docflow"
     time: datetime = field(default_factory=utc_now)
+    # Like an EventBridge event id: what a consumer deduplicates redeliveries by.
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 Subscriber = Callable[[PublishedEvent], None]

@@ -19,8 +19,10 @@ from docflow.adapters.local.sqlite import (
     SqliteWorkflowRepository,
 )
 from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
+from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 from docflow.ports import Ports
 from docflow.runtime.engine import LocalEngine
+from docflow.runtime.local.event_triggers import EventTriggerDispatcher
 from docflow.runtime.settings import LocalSettings
 
 
@@ -60,10 +62,14 @@ class LocalRuntime:
             compute=self.compute,
             schedules=self.schedules,
             scheduler=LocalScheduler(),
+            webhook_secrets=SqliteWebhookSecretRepository(self.db),
         )
         self.engine.attach(self.ports, executions)
+        # Platform events start event-triggered workflows, as the dispatch function does on AWS.
+        self.event_triggers = EventTriggerDispatcher(self.ports, self.events).start()
 
     def close(self) -> None:
         self.engine.shutdown()
+        self.event_triggers.close()  # after the engine: events its last steps published are dispatched
         self.compute.close()
         self.db.close()

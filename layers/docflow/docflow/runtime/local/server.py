@@ -104,8 +104,10 @@ class LocalHttpApp:
         params: dict[str, str] = {}
         for name, value in parse_qsl(query, keep_blank_values=True):
             params[name] = f"{params[name]},{value}" if name in params else value
+        # As API Gateway does: text bodies as text, anything else (forms with files) base64-encoded.
+        textual = headers.get("content-type", "application/json").startswith(("application/json", "text/"))
         try:
-            body, encoded = raw.decode(), False
+            body, encoded = (raw.decode(), False) if textual else (base64.b64encode(raw).decode(), True)
         except UnicodeDecodeError:
             body, encoded = base64.b64encode(raw).decode(), True
         now = time.time()
