@@ -14,11 +14,16 @@ from docflow_testing import API_KEY, ROOT, LocalMode, invoice_pdf
 pytestmark = pytest.mark.e2e
 
 
-def walkthrough() -> str:
+def marked_block(name: str) -> str:
+    """The bash block of README.md between `<!-- name:start -->` and `<!-- name:end -->`."""
     readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- walkthrough:start -->\s*```bash\n(.*?)```\s*<!-- walkthrough:end -->", readme, re.S)
-    assert block, "README.md lost its marked walkthrough block"
+    block = re.search(rf"<!-- {name}:start -->\s*```bash\n(.*?)```\s*<!-- {name}:end -->", readme, re.S)
+    assert block, f"README.md lost its marked {name} block"
     return block.group(1)
+
+
+def walkthrough() -> str:
+    return marked_block("walkthrough")
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
@@ -32,18 +37,29 @@ def test_readme_walkthrough_runs_as_written(local_mode: LocalMode, tmp_path: Pat
     assert done.stdout.strip().endswith("True")  # acknowledged
 
 
-def event_triggers_block() -> str:
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- event-triggers:start -->\s*```bash\n(.*?)```\s*<!-- event-triggers:end -->", readme, re.S)
-    assert block, "README.md lost its marked event-triggers block"
-    return block.group(1)
+def run_blocks(local_mode: LocalMode, tmp_path: Path, *names: str) -> str:
+    """The walkthrough and then the named blocks, in one shell, as a reader would paste them."""
+    (tmp_path / "invoice.pdf").write_bytes(invoice_pdf())
+    env = {**os.environ, "API": local_mode.url, "DOCFLOW_API_KEY": API_KEY}
+    script = walkthrough() + "".join(marked_block(name) for name in names)
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr + done.stdout
+    return done.stdout.strip()
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_readme_event_trigger_example_runs_as_written(local_mode: LocalMode, tmp_path: Path) -> None:
-    (tmp_path / "invoice.pdf").write_bytes(invoice_pdf())
-    env = {**os.environ, "API": local_mode.url, "DOCFLOW_API_KEY": API_KEY}
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", walkthrough() + event_triggers_block()], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr + done.stdout
-    assert done.stdout.strip().endswith("event")
+    assert run_blocks(local_mode, tmp_path, "event-triggers").endswith("event")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_readme_multipart_example_runs_as_written(local_mode: LocalMode, tmp_path: Path) -> None:
+    assert run_blocks(local_mode, tmp_path, "multipart").endswith("totals include VAT")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_readme_schedule_example_runs_as_written(local_mode: LocalMode, tmp_path: Path) -> None:
+    out = run_blocks(local_mode, tmp_path, "schedules").splitlines()
+    assert out[-3:] == ["0 9 * * 1-5", "*/30 * * * *", "204"]
+    assert out[-4].startswith("['") and out[-4].count("T09:00:00-0") == 3

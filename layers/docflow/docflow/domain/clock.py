@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from datetime import UTC, datetime
@@ -27,6 +28,13 @@ def ulid(millis: int | None = None) -> str:
 def new_id(prefix: str) -> str:
     """`<prefix>_<ulid>`: unique, and sorts by creation time (lists are keyset-paginated on it)."""
     return f"{prefix}_{ulid()}"
+
+
+def stable_id(prefix: str, seed: str) -> str:
+    """`<prefix>_<26 characters>` derived from `seed`: the same seed always names the same item, so
+    an entry point that is delivered twice (an S3 event, a retried ingest) writes one record."""
+    number = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:17], "big") >> 6  # 130 bits
+    return f"{prefix}_" + "".join(_CROCKFORD[(number >> shift) & 31] for shift in range(125, -1, -5))
 
 
 def iso(moment: datetime | None) -> str | None:

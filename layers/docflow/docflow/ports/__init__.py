@@ -144,6 +144,31 @@ class BlobStore(Protocol):
     def sha256(self, key: str) -> str: ...
 
 
+class IngestSource(Protocol):
+    """One file dropped into an inbox, as the ingest use-case sees it: an S3 object version under
+    `inbox/` (adapters/aws/s3.py) or a file under `<data-dir>/inbox/` (adapters/local/inbox.py).
+    Keys are bucket-style: `inbox/<workflow_id>/<name...>`, `processed/...`, `failed/...`."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def idempotency_key(self) -> str:
+        """Names this one delivery of bytes (S3: bucket + key + version id or ETag)."""
+    @property
+    def trigger_data(self) -> dict[str, Any]: ...
+    def size(self) -> int | None:
+        """None when the file is no longer there (already moved by an earlier delivery)."""
+    def read(self) -> bytes | None:
+        """None when the file is no longer there."""
+    def free_key(self, destination_key: str) -> str:
+        """`destination_key`, or a sibling name when moving there would replace another file (S3's
+        versioning keeps replaced objects; a local folder does not)."""
+    def move(self, destination_key: str) -> None:
+        """Moves the file (this version of it) to `destination_key`; a no-op when it is already gone."""
+    def write_error(self, key: str, body: bytes) -> None:
+        """Writes the `.error.json` beside a failed file."""
+
+
 class EventPublisher(Protocol):
     def publish(self, detail_type: str, workspace_id: str, detail: dict[str, Any]) -> None: ...
 

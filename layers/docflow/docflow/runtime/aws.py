@@ -16,7 +16,7 @@ from docflow.adapters.aws.dynamodb import (
 from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
 from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
 from docflow.adapters.aws.events import EventBridgePublisher
-from docflow.adapters.aws.s3 import S3BlobStore
+from docflow.adapters.aws.s3 import S3BlobStore, S3InboxObject
 from docflow.adapters.aws.scheduler import EventBridgeScheduler, ScheduleTarget
 from docflow.adapters.aws.stepfunctions import StepFunctionsLauncher
 from docflow.adapters.compute import InlineCompute
@@ -77,3 +77,11 @@ def ports() -> Ports:
         scheduler=_scheduler(settings),
         webhook_secrets=DynamoWebhookSecretRepository(clients.dynamodb, settings.table),
     )
+
+
+def inbox_object(bucket: str, key: str, version_id: str | None, etag: str | None) -> S3InboxObject | None:
+    """The drop-folder object an S3 event names; None for another bucket than the stack's."""
+    blobs = ports().blobs
+    if not isinstance(blobs, S3BlobStore) or blobs.bucket != bucket:
+        return None
+    return blobs.inbox_object(key, version_id, etag)

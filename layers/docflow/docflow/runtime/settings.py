@@ -35,6 +35,8 @@ class LocalSettings:
     step_processes: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
     api_key: str | None = None
     limits: Limits = field(default_factory=Limits)
+    # How often the drop-folder watcher looks at <data-dir>/inbox/ (0 turns it off).
+    inbox_poll_ms: int = 500
 
     @classmethod
     def from_env(cls, **overrides: object) -> LocalSettings:
@@ -46,6 +48,7 @@ class LocalSettings:
             "step_processes": _env_int("DOCFLOW_STEP_PROCESSES", min(os.cpu_count() or 1, 4)),
             "api_key": os.environ.get("DOCFLOW_API_KEY") or None,
             "limits": limits_from_env(),
+            "inbox_poll_ms": _env_int("DOCFLOW_INBOX_POLL_MS", 500),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ from docflow.domain.errors import (
     UnsupportedDocumentType,
 )
 from docflow.domain.limits import Limits
+from docflow.domain.sniff import PDF_HEADER_WINDOW, describe, looks_like_text
 
 if TYPE_CHECKING:  # pdfplumber is imported lazily: it is slow to import and only PDFs need it.
     from pdfplumber.page import Page
@@ -45,8 +46,6 @@ TEXT_CHAR_WIDTH = 6.0
 TEXT_LINE_HEIGHT = 12.0
 TEXT_FONT_HEIGHT = 10.0
 
-_PDF_HEADER_WINDOW = 1024  # readers accept %PDF- anywhere in the first KB
-_SNIFF_WINDOW = 8192
 
 
 class ParseConfig(BaseModel):
@@ -103,39 +102,6 @@ def _split_content_type(content_type: str) -> tuple[str, dict[str, str]]:
     return media_type.strip().lower(), params
 
 
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"II*\x00", "a TIFF image"),
-    (b"MM\x00*", "a TIFF image"),
-    (b"BM", "a BMP image"),
-    (b"PK\x03\x04", "a ZIP archive (e.g. DOCX, XLSX)"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office document (DOC, XLS)"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"7z\xbc\xaf'\x1c", "a 7-Zip archive"),
-    (b"Rar!", "a RAR archive"),
-    (b"\x7fELF", "an executable"),
-    (b"MZ", "an executable"),
-)
-
-
-def _sniff(data: bytes) -> str | None:
-    """What the bytes look like, when that is recognisably not text; None if they may be text."""
-    head = data[:_SNIFF_WINDOW]
-    if b"%PDF-" in data[:_PDF_HEADER_WINDOW]:
-        return "a PDF"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "a WebP image"
-    for magic, what in _MAGIC:
-        if head.startswith(magic):
-            return what
-    if b"\x00" in data:
-        return "binary data (it contains NUL bytes)"
-    return None
-
-
 # --- PDF -------------------------------------------------------------------------------------
 
 
@@ -153,8 +119,8 @@ def _too_many_pages(count: int, limit: tuple[int, str]) -> DocumentTooLarge:
 
 
 def _parse_pdf(data: bytes, config: ParseConfig, limit: tuple[int, str]) -> ParsedDocument:
-    if b"%PDF-" not in data[:_PDF_HEADER_WINDOW]:
-        what = _sniff(data) or ("text" if _looks_like_text(data) else "not a PDF")
+    if b"%PDF-" not in data[:PDF_HEADER_WINDOW]:
+        what = describe(data) or ("text" if looks_like_text(data) else "not a PDF")
         raise DocumentDisguised(
             f"the document is declared application/pdf but has no %PDF header: the bytes are {what}",
             details=[{"declared": "application/pdf", "detected": what}],
@@ -333,12 +299,6 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 _WORD = re.compile(r"\S+")
 
 
-def _looks_like_text(data: bytes) -> bool:
-    head = data[:_SNIFF_WINDOW]
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
-    return controls <= len(head) // 100
-
-
 def _decode(data: bytes, charset: str | None) -> str:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -348,8 +308,8 @@ def _decode(data: bytes, charset: str | None) -> str:
                 raise DocumentCorrupt(
                     f"the text starts with a {encoding} byte-order mark but is not valid {encoding}"
                 ) from None
-    what = _sniff(data)
-    if what is not None or not _looks_like_text(data):
+    what = describe(data)
+    if what is not None or not looks_like_text(data):
         what = what or "binary data (control characters)"
         raise DocumentDisguised(
             f"the document is declared as text but the bytes are {what}",

@@ -150,8 +150,8 @@ def _check_file(item: _File) -> None:
                               details=[{"loc": ["body", name], "max_bytes": limit}])
     if not sniff.matches(part.content_type, part.data):
         raise _invalid(name, f"file '{name}' is declared {sniff.media_type_of(part.content_type)} "
-                             f"but its bytes are {sniff.sniff(part.data)}")
-    content_type = sniff.effective_type(part.content_type, part.data)
+                             f"but its bytes are {sniff.describe(part.data) or sniff.sniff_content_type(part.data)}")
+    content_type = sniff.effective_type(part.content_type, part.data, part.filename)
     allowed = [sniff.media_type_of(t) for t in item.field.content_types]
     if allowed and content_type not in allowed:
         raise _invalid(name, f"file '{name}' is {content_type}; field '{item.field.key}' accepts {', '.join(allowed)}")
