@@ -65,8 +65,12 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
         asl = asl.replace("${StepFunctionArn}", arns["docflow-step"])
         sm_arn = clients.stepfunctions.create_state_machine(name="docflow-workflow-test", definition=asl,
                                                            roleArn=role, type="STANDARD")["stateMachineArn"]
+        # Cron schedules: the stack's schedule group; moto stores schedules but never fires them.
+        boto3.client("scheduler", region_name=REGION).create_schedule_group(Name=bus)
         for name, value in {"DOCFLOW_TABLE": table, "DOCFLOW_BUCKET": bucket, "DOCFLOW_EVENT_BUS": bus,
-                            "DOCFLOW_STATE_MACHINE_ARN": sm_arn}.items():
+                            "DOCFLOW_STATE_MACHINE_ARN": sm_arn, "DOCFLOW_SCHEDULE_GROUP": bus,
+                            "DOCFLOW_SCHEDULE_TARGET_ARN": arns["docflow-schedule-target"],
+                            "DOCFLOW_SCHEDULER_ROLE_ARN": role}.items():
             monkeypatch.setenv(name, value)
         aws.ports.cache_clear()
         for module in ("api",):

@@ -188,7 +188,7 @@ def serialize_moto_dynamodb(monkeypatch: Any) -> None:
 
 
 FUNCTIONS = {"docflow-api": "api", "docflow-authorizer": "authorizer", "docflow-step": "step",
-             "docflow-uploads": "uploads"}
+             "docflow-uploads": "uploads", "docflow-schedule-target": "schedule_target"}
 
 
 @dataclass

@@ -39,11 +39,14 @@ class Seed:
     key_secret: str
     key_prefixes: list[str]
     b_workflow_id: str
+    schedule_id: str = ""
 
     def ids(self) -> dict[str, str]:
         """A's ids, each with the prefix of its kind (to make an unknown id of the same shape)."""
         found = {self.workflow_id: "wf", self.document_id: "doc", self.execution_id: "exe"}
         found.update({key_id: "key" for key_id in self.key_ids})
+        if self.schedule_id:
+            found[self.schedule_id] = "sch"
         return found
 
     def secrets(self) -> list[str]:
@@ -81,6 +84,11 @@ def seed(a: Any, b: Any) -> Seed:
     execution_id = started.json()["id"]
     assert a.wait(execution_id)["status"] == "completed"
 
+    # A's workflow has a schedule (29 February: it cannot fire while the walk runs).
+    scheduled = a.post(f"/v1/workflows/{workflow_id}/schedule",
+                       json={**SCHEDULE, "cron_expression": "0 3 29 2 *", "input": {"document_id": document_id}})
+    assert scheduled.status_code == 201, scheduled.text
+
     key_name = f"A-secret-key-{_token()}"
     issued = a.post("/v1/api-keys", json={"name": key_name})
     assert issued.status_code == 201, issued.text
@@ -92,7 +100,8 @@ def seed(a: Any, b: Any) -> Seed:
     return Seed(workflow_id=workflow_id, workflow_name=workflow_name, document_id=document_id,
                 document_name=document_name, execution_id=execution_id, execution_name=execution_name,
                 key_ids=[k["id"] for k in keys], key_name=key_name, key_secret=issued.json()["key"],
-                key_prefixes=[k["prefix"] for k in keys], b_workflow_id=b_workflow.json()["id"])
+                key_prefixes=[k["prefix"] for k in keys], b_workflow_id=b_workflow.json()["id"],
+                schedule_id=scheduled.json()["id"])
 
 
 # --- the probes, keyed by (METHOD, path with every parameter written `{}`) ---------------------

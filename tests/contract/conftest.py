@@ -15,6 +15,7 @@ from docflow.ports import (
     BlobStore,
     DocumentRepository,
     ExecutionRepository,
+    ScheduleRepository,
     WebhookSecretRepository,
     WorkflowRepository,
 )
@@ -34,6 +35,7 @@ class Store:
     webhook_secrets: WebhookSecretRepository
     # AWS operation names called during the test (empty for the local store).
     operations: list[str] = field(default_factory=list)
+    schedules: ScheduleRepository | None = None
 
 
 @pytest.fixture
@@ -58,6 +60,7 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
         DynamoWorkflowRepository,
         create_table,
     )
+    from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
     from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
     from docflow.adapters.aws.s3 import S3BlobStore
 
@@ -87,6 +90,7 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
             blobs=blobs,
             webhook_secrets=DynamoWebhookSecretRepository(clients.dynamodb, TABLE),
             operations=operations,
+            schedules=DynamoScheduleRepository(clients.dynamodb, TABLE),
         )
     assert "Scan" not in operations
 
@@ -100,6 +104,7 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
         SqliteExecutionRepository,
         SqliteWorkflowRepository,
     )
+    from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
     from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 
     db = SqliteDatabase(tmp_path / "docflow.sqlite3")
@@ -112,6 +117,7 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
             documents=SqliteDocumentRepository(db),
             executions=SqliteExecutionRepository(db, blobs),
             blobs=blobs,
+            schedules=SqliteScheduleRepository(db),
             webhook_secrets=SqliteWebhookSecretRepository(db),
         )
     finally:

@@ -16,7 +16,8 @@ def test_another_workspace_sees_none_of_a_on_any_route_on_aws(aws_stack: AwsStac
     a = StackApi(aws_stack, API_KEY)
     b = StackApi(aws_stack, issue_key(aws.ports().keys, "other", "second").secret)
     s = seed(a, b)
-    paths = (f"/v1/workflows/{s.workflow_id}", f"/v1/executions/{s.execution_id}")
+    paths = (f"/v1/workflows/{s.workflow_id}", f"/v1/executions/{s.execution_id}",
+             f"/v1/workflows/{s.workflow_id}/schedule")
     before = {path: a.get(path).json() for path in paths}
 
     routes = registered_routes(aws.ports())

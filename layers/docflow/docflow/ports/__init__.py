@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from docflow.domain.errors import DocflowError
 from docflow.domain.limits import Limits
 from docflow.domain.models import ApiKey, Document, Execution, ExecutionStatus, Page, Workflow
+from docflow.domain.schedules import Schedule
 from docflow.domain.webhooks import WebhookSecret
 
 
@@ -79,6 +80,37 @@ class ExecutionRepository(Protocol):
         """Step outputs are stored as the JSON document the step wrote: the orchestrator passes
         them on without parsing them (a parsed PDF can be megabytes)."""
     def get_step_output(self, workspace_id: str, execution_id: str, step_id: str) -> bytes | None: ...
+
+
+class ScheduleRepository(Protocol):
+    """One schedule per workflow, keyed by (workspace, workflow id)."""
+
+    def add(self, schedule: Schedule) -> Schedule:
+        """Raises Conflict (naming workflow_id) when the workflow already has a schedule."""
+    def get(self, workspace_id: str, workflow_id: str) -> Schedule:
+        """Raises NotFound."""
+    def save(self, schedule: Schedule) -> Schedule:
+        """Conditional write: raises Conflict unless the stored revision is schedule.revision,
+        NotFound when there is none. Returns the schedule as stored (revision + 1)."""
+    def delete(self, workspace_id: str, workflow_id: str) -> None:
+        """Raises NotFound."""
+
+
+class EnabledSchedules(Protocol):
+    """Local mode only (the scheduler loop): on AWS, EventBridge Scheduler holds the timetable,
+    and finding these would take a cross-workspace Scan."""
+
+    def list_enabled(self) -> list[Schedule]:
+        """Enabled schedules of every workspace."""
+
+
+class Scheduler(Protocol):
+    """What fires schedules: EventBridge Scheduler on AWS; locally a no-op (the loop reads the store)."""
+
+    def put(self, schedule: Schedule) -> None:
+        """Creates or updates the schedule of schedule.workflow_id (safe to repeat)."""
+    def delete(self, workspace_id: str, workflow_id: str) -> None:
+        """Removes it; no error when there is none (safe to repeat)."""
 
 
 class UnfinishedExecutions(Protocol):
@@ -179,4 +211,7 @@ class Ports:
     launcher: ExecutionLauncher
     limits: Limits
     compute: StepCompute
+    # Cron schedules (usecases/schedules.py); None where a runtime has not wired them.
+    schedules: ScheduleRepository | None = None
+    scheduler: Scheduler | None = None
     webhook_secrets: WebhookSecretRepository = field(default_factory=_NoWebhookSecrets)

@@ -6,21 +6,24 @@ from __future__ import annotations
 
 from functools import cache
 
-from docflow.adapters.aws.clients import make_clients
+from docflow.adapters.aws.clients import make_clients, make_scheduler_client
 from docflow.adapters.aws.dynamodb import (
     DynamoApiKeyRepository,
     DynamoDocumentRepository,
     DynamoExecutionRepository,
     DynamoWorkflowRepository,
 )
+from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
 from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
 from docflow.adapters.aws.events import EventBridgePublisher
 from docflow.adapters.aws.s3 import S3BlobStore, S3InboxObject
+from docflow.adapters.aws.scheduler import EventBridgeScheduler, ScheduleTarget
 from docflow.adapters.aws.stepfunctions import StepFunctionsLauncher
 from docflow.adapters.compute import InlineCompute
 from docflow.domain.errors import DocflowError
 from docflow.domain.models import Execution
-from docflow.ports import Ports
+from docflow.domain.schedules import Schedule
+from docflow.ports import Ports, Scheduler
 from docflow.runtime.settings import AwsSettings
 
 
@@ -32,6 +35,24 @@ class _NoLauncher:
 
     def cancel(self, execution: Execution) -> None:
         raise DocflowError("this function cannot cancel executions (DOCFLOW_STATE_MACHINE_ARN is not set)")
+
+
+class _NoScheduler:
+    """For functions without the schedule settings (only the API function writes schedules)."""
+
+    def put(self, schedule: Schedule) -> None:
+        raise DocflowError("this function cannot write schedules (DOCFLOW_SCHEDULE_GROUP is not set)")
+
+    def delete(self, workspace_id: str, workflow_id: str) -> None:
+        raise DocflowError("this function cannot delete schedules (DOCFLOW_SCHEDULE_GROUP is not set)")
+
+
+def _scheduler(settings: AwsSettings) -> Scheduler:
+    if not (settings.schedule_group and settings.schedule_target_arn and settings.scheduler_role_arn):
+        return _NoScheduler()
+    target = ScheduleTarget(group=settings.schedule_group, function_arn=settings.schedule_target_arn,
+                            role_arn=settings.scheduler_role_arn, dead_letter_arn=settings.schedule_dlq_arn)
+    return EventBridgeScheduler(make_scheduler_client, target)
 
 
 @cache
@@ -52,6 +73,8 @@ def ports() -> Ports:
         launcher=launcher,
         limits=settings.limits,
         compute=InlineCompute(),
+        schedules=DynamoScheduleRepository(clients.dynamodb, settings.table),
+        scheduler=_scheduler(settings),
         webhook_secrets=DynamoWebhookSecretRepository(clients.dynamodb, settings.table),
     )
 

@@ -61,10 +61,19 @@ class AwsSettings:
     event_bus: str
     state_machine_arn: str | None
     limits: Limits
+    # Cron schedules (template.yaml `# --- cron schedules`): set on the API function only.
+    schedule_group: str | None = None
+    schedule_target_arn: str | None = None
+    scheduler_role_arn: str | None = None
+    schedule_dlq_arn: str | None = None
 
     @classmethod
     def from_env(cls) -> AwsSettings:
         return cls(table=os.environ["DOCFLOW_TABLE"], bucket=os.environ["DOCFLOW_BUCKET"],
                    event_bus=os.environ.get("DOCFLOW_EVENT_BUS", "default"),
                    state_machine_arn=os.environ.get("DOCFLOW_STATE_MACHINE_ARN") or None,
-                   limits=limits_from_env())
+                   limits=limits_from_env(),
+                   schedule_group=os.environ.get("DOCFLOW_SCHEDULE_GROUP") or None,
+                   schedule_target_arn=os.environ.get("DOCFLOW_SCHEDULE_TARGET_ARN") or None,
+                   scheduler_role_arn=os.environ.get("DOCFLOW_SCHEDULER_ROLE_ARN") or None,
+                   schedule_dlq_arn=os.environ.get("DOCFLOW_SCHEDULE_DLQ_ARN") or None)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_stepfunctions import SFNClient
 
 # Codes that mean "slow down" across DynamoDB, S3, EventBridge and Step Functions.
@@ -61,6 +62,18 @@ def make_clients(region_name: str | None = None, *, retry_mode: Literal["standar
         events=sess.client("events", config=base),
         stepfunctions=sess.client("stepfunctions", config=base),
     )
+
+
+def make_scheduler_client(region_name: str | None = None, *, max_attempts: int = 8,
+                          session: Any = None) -> EventBridgeSchedulerClient:
+    """EventBridge Scheduler, built apart from `make_clients`: only the schedule routes need it,
+    so only they pay for it (on first use)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": max_attempts}, connect_timeout=5, read_timeout=30)
+    sess = session or boto3.session.Session(region_name=region_name)
+    return sess.client("scheduler", config=config)
 
 
 def error_code(exc: ClientError) -> str:

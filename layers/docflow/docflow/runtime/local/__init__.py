@@ -10,6 +10,7 @@ from pathlib import Path
 from docflow.adapters.compute import InlineCompute, ProcessCompute
 from docflow.adapters.local.events import InProcessEventBus
 from docflow.adapters.local.files import LocalBlobStore
+from docflow.adapters.local.scheduler import LocalScheduler
 from docflow.adapters.local.sqlite import (
     SqliteApiKeyRepository,
     SqliteDatabase,
@@ -17,6 +18,7 @@ from docflow.adapters.local.sqlite import (
     SqliteExecutionRepository,
     SqliteWorkflowRepository,
 )
+from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
 from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 from docflow.ports import Ports
 from docflow.runtime.engine import LocalEngine
@@ -47,6 +49,7 @@ class LocalRuntime:
         self.engine = LocalEngine(settings.workers)
         self.compute = ProcessCompute(settings.step_processes) if settings.step_processes > 0 else InlineCompute()
         executions = SqliteExecutionRepository(self.db, self.blobs, settings.limits.inline_output_bytes)
+        self.schedules = SqliteScheduleRepository(self.db)
         self.ports = Ports(
             keys=SqliteApiKeyRepository(self.db),
             workflows=SqliteWorkflowRepository(self.db),
@@ -57,6 +60,8 @@ class LocalRuntime:
             launcher=self.engine,
             limits=settings.limits,
             compute=self.compute,
+            schedules=self.schedules,
+            scheduler=LocalScheduler(),
             webhook_secrets=SqliteWebhookSecretRepository(self.db),
         )
         self.engine.attach(self.ports, executions)

@@ -33,6 +33,7 @@ from docflow.domain.errors import (
 from docflow.domain.models import Document, DocumentStatus
 from docflow.runtime.local import LocalRuntime
 from docflow.runtime.local.inbox import InboxWatcher
+from docflow.runtime.local.scheduler import ScheduleLoop
 from docflow.runtime.settings import LocalSettings
 from docflow.usecases.documents import media_type, record_upload_by_key
 from docflow.usecases.keys import authenticate, ensure_key
@@ -224,14 +225,17 @@ class RunningServer:
         self._dispatch.target = LocalHttpApp(self.runtime)
         self.resumed = self.runtime.engine.resume()
         self.inbox = InboxWatcher(self.runtime.ports, settings.data_dir, settings.inbox_poll_ms / 1000)
+        self.scheduler = ScheduleLoop(self.runtime.ports, self.runtime.schedules)
         self._thread: threading.Thread | None = None
 
     def serve_forever(self) -> None:
         self.inbox.start()
+        self.scheduler.start()
         self._server.run()
 
     def start(self) -> RunningServer:
         self.inbox.start()
+        self.scheduler.start()
         self._thread = threading.Thread(target=self._server.run, name="docflow-http", daemon=True)
         self._thread.start()
         return self
@@ -248,6 +252,7 @@ class RunningServer:
         else:
             self._server.close()
         self.inbox.stop()
+        self.scheduler.stop()
         self.runtime.close()
 
 
