@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from bench.common import ROOT, aws_env, median, ms
 from bench.table import Row
 
-HANDLERS = ("api", "authorizer", "step", "uploads")
+HANDLERS = ("api", "authorizer", "step", "uploads", "ingest", "dispatch", "schedule_target")
 TARGET = 1.25
 
 _TIMED = """

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -103,13 +104,12 @@ def test_given_concurrent_savers_of_one_revision_when_racing_then_exactly_one_wi
 
 
 def test_given_enabled_and_disabled_schedules_when_the_local_loop_lists_then_only_enabled_come(
-        store: Store) -> None:
-    if store.kind != "local":
-        pytest.skip("on AWS EventBridge Scheduler holds the timetable: no cross-workspace list")
+        tmp_path: Path) -> None:
+    """SQLite only: on AWS, EventBridge Scheduler holds the timetable (no cross-workspace list)."""
+    from docflow.adapters.local.sqlite import SqliteDatabase
     from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
 
-    local = repo(store)
-    assert isinstance(local, SqliteScheduleRepository)
+    local = SqliteScheduleRepository(SqliteDatabase(tmp_path / "db.sqlite3"))
     local.add(make(WS, "wf_a"))
     local.add(make(OTHER, "wf_b"))
     off = local.add(make(WS, "wf_c", enabled=False))

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from docflow_testing import INVOICE_WORKFLOW, LocalMode, invoice_pdf
 
+from docflow.domain.errors import NotFound
+
 pytestmark = pytest.mark.e2e
 
 
@@ -105,3 +107,16 @@ def test_given_docflow_serve_when_the_clock_reaches_a_fire_time_then_the_loop_st
     # Another tick at the same clock (as the loop makes every second) starts nothing more.
     assert local_mode.server.scheduler.tick() == []
     assert len(api.get(f"/v1/workflows/{workflow_id}/executions").json()["items"]) == 1
+
+
+def test_given_a_scheduled_workflow_when_it_is_deleted_then_its_schedule_goes_with_it(
+        local_mode: LocalMode) -> None:
+    api = local_mode.api
+    workflow_id, document_id = setup(local_mode)
+    assert api.post(f"/v1/workflows/{workflow_id}/schedule", json=body(document_id)).status_code == 201
+    runtime_ports = local_mode.server.runtime.ports
+    assert runtime_ports.schedules.get("default", workflow_id).workflow_id == workflow_id
+
+    assert api.request("DELETE", f"/v1/workflows/{workflow_id}").status_code == 204
+    with pytest.raises(NotFound):
+        runtime_ports.schedules.get("default", workflow_id)

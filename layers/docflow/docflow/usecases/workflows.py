@@ -8,7 +8,9 @@ from docflow.domain.clock import utc_now
 from docflow.domain.event_triggers import parse_trigger_config
 from docflow.domain.flow import validate_definition
 from docflow.domain.models import Page, Workflow
-from docflow.ports import WorkflowRepository
+from docflow.ports import Ports, WorkflowRepository
+from docflow.usecases.schedules import forget_schedule
+from docflow.usecases.webhooks import forget_secret
 
 # Fields a caller may set; everything else (id, version, timestamps) is the server's.
 WRITABLE = ("name", "description", "definition", "file_input_config", "trigger_type", "trigger_config", "enabled")
@@ -53,5 +55,9 @@ def replace_workflow(workflows: WorkflowRepository, workspace_id: str, workflow_
     return updated
 
 
-def delete_workflow(workflows: WorkflowRepository, workspace_id: str, workflow_id: str) -> None:
-    workflows.delete(workspace_id, workflow_id)
+def delete_workflow(ports: Ports, workspace_id: str, workflow_id: str) -> None:
+    """The workflow, then what belongs to it alone: its webhook secret and its schedule (which
+    would otherwise go on firing into a workflow that is gone)."""
+    ports.workflows.delete(workspace_id, workflow_id)
+    forget_secret(ports, workspace_id, workflow_id)
+    forget_schedule(ports, workspace_id, workflow_id)

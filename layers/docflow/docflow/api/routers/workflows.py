@@ -58,8 +58,7 @@ def build(ports: Ports) -> Router:
                    summary="Delete a workflow (runs already accepted still finish)",
                    tags=TAGS, security=PROTECTED, responses=responses(204, None, 404))
     def delete_workflow(workflow_id: WorkflowId) -> Response[None]:
-        workflow_cases.delete_workflow(ports.workflows, workspace_of(router), workflow_id)
-        webhook_cases.forget_secret(ports, workspace_of(router), workflow_id)
+        workflow_cases.delete_workflow(ports, workspace_of(router), workflow_id)
         return no_content()
 
     return router
