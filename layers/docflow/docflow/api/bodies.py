@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from docflow.domain.errors import BadRequest, UnsupportedMediaType, ValidationFailed
-from docflow.usecases.form_runs import FormPart
+
+if TYPE_CHECKING:
+    from docflow.usecases.form_runs import FormPart
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
@@ -45,7 +47,9 @@ def json_model[M: BaseModel](model: type[M], data: bytes) -> M:
 
 
 def form_parts(content_type: str, data: bytes) -> list[FormPart]:
-    import multipart  # only multipart runs pay for the import
+    import multipart  # only multipart runs pay for these imports
+
+    from docflow.usecases.form_runs import FormPart
 
     boundary = multipart.parse_options_header(content_type)[1].get("boundary")
     if not boundary:

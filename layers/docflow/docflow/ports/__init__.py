@@ -8,13 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from docflow.domain.errors import DocflowError
 from docflow.domain.limits import Limits
 from docflow.domain.models import ApiKey, Document, Execution, ExecutionStatus, Page, Workflow
-from docflow.domain.schedules import Schedule
-from docflow.domain.webhooks import WebhookSecret
+
+if TYPE_CHECKING:  # annotations only: the handlers that never touch schedules don't import them
+    from docflow.domain.schedules import Schedule
+    from docflow.domain.webhooks import WebhookSecret
 
 
 class ApiKeyRepository(Protocol):

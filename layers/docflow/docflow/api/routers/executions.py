@@ -18,7 +18,6 @@ from docflow.domain.clock import iso
 from docflow.domain.models import ExecutionStatus
 from docflow.ports import Ports
 from docflow.usecases import executions as execution_cases
-from docflow.usecases.form_runs import FormRun, start_form_run
 
 TAGS = ["executions"]
 # Routes whose body may be JSON or multipart/form-data: api/app.py documents both.
@@ -35,6 +34,8 @@ def build(ports: Ports) -> Router:
         kind, data = media_type(event), raw_body(event)
         workspace_id, key_id = workspace_of(router), key_id_of(router)
         if kind == MULTIPART:
+            from docflow.usecases.form_runs import FormRun, start_form_run  # only form runs need it
+
             form = FormRun(parts=form_parts(event.headers.get("content-type", ""), data),
                            idempotency_key=idempotency_key, triggered_by=key_id)
             return start_form_run(ports, workspace_id, workflow_id, form)
