@@ -63,6 +63,10 @@ def test_given_a_workflow_when_a_pdf_is_posted_as_multipart_then_the_run_complet
     document = api.get(f"/v1/documents/{run['documents'][0]}").json()
     assert (document["name"], document["content_type"], document["status"]) == \
            ("inv.pdf", "application/pdf", "processed")
+    # The per-file metadata and guidance reached the extract step's input.
+    extract_output = local_mode.server.runtime.ports.executions.get_step_output("default", run["id"], "extract")
+    assert json.loads(extract_output)["input"] == {"key": "file", "metadata": {"source": "scanner 3"},
+                                                   "guidance": "totals are gross"}
 
 
 def test_given_a_multiple_file_field_when_key_1_and_key_2_are_sent_then_one_run_holds_both(

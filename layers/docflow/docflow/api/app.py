@@ -129,8 +129,9 @@ def _openapi_json(app: APIGatewayHttpResolver) -> str:
 
 
 def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
-    """powertools' document, completed where it cannot know: the start routes read their body
-    themselves (JSON or multipart), and step types come from the step registry."""
+    """powertools' document, completed where it cannot know: the start routes and the webhook
+    route read their body themselves (the webhook's only after its signature is checked), and
+    step types come from the step registry."""
     from docflow.steps.registry import STEP_CONFIGS
 
     doc: dict[str, Any] = json.loads(app.get_openapi_json_schema(title=TITLE, version=__version__))
@@ -145,6 +146,11 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
                 JSON: {"schema": {"$ref": "#/components/schemas/ExecutionStart"}},
                 MULTIPART: {"schema": {"$ref": "#/components/schemas/ExecutionStartForm"}},
             }}
+        if operation.get("operationId") == hooks.RECEIVE_OPERATION:
+            operation["requestBody"] = {"required": True, "content": {JSON: {"schema": {
+                "type": "object", "additionalProperties": True,
+                "description": "Any JSON object: it becomes the run's trigger_data; `document_id` (or "
+                               "`document_ids`) names the uploaded documents to run on"}}}}
         _complete_responses(operation)
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         if f"#/components/schemas/{unused}" not in json.dumps(doc["paths"]):

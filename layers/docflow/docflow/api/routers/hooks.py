@@ -19,6 +19,8 @@ from docflow.ports import Ports
 from docflow.usecases import webhooks as webhook_cases
 
 TAGS = ["webhooks"]
+# Its body is read only after the signature is checked, so api/app.py documents it.
+RECEIVE_OPERATION = "receiveWebhook"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 _RECEIVE_DESCRIPTION = (
@@ -35,7 +37,7 @@ def build(ports: Ports) -> Router:
     # The webhook-* header parameters are declared for the OpenAPI document only (optional and
     # unconstrained: a request without them must get the webhook's 401, not a 422); the use-case
     # reads the headers from the event, case-insensitively, after the size check.
-    @router.post("/v1/hooks/<workflow_id>", status_code=202, operation_id="receiveWebhook",
+    @router.post("/v1/hooks/<workflow_id>", status_code=202, operation_id=RECEIVE_OPERATION,
                  summary="Receive a signed webhook: start a run (no API key)", description=_RECEIVE_DESCRIPTION,
                  tags=TAGS, responses=responses(202, ExecutionOut, 401, 404, 409, 413, 415, 422, 429, protected=False,
                                                 description="Accepted (or replayed: Idempotent-Replayed: true)"))
