@@ -110,3 +110,15 @@ class DocumentTooLarge(StepFailed):
 
 class UnsupportedDocumentType(StepFailed):
     code = "unsupported_document_type"
+
+
+class UrlRefused(ValidationFailed):
+    """A user-supplied URL the SSRF guard will not call (at save: a 422 naming the field)."""
+
+    code = "url_refused"
+
+
+class DeliveryTransient(DocflowError):
+    """An outbound call that may succeed if retried: a timeout, a connection error, 429 or 5xx."""
+
+    code, status = "delivery_transient", 502

@@ -187,6 +187,39 @@ class StepCompute(Protocol):
     def run[T](self, job: Callable[..., T], *args: Any) -> T: ...
 
 
+@dataclass(frozen=True)
+class OutboundRequest:
+    """An HTTP request to a URL a user supplied (an integration, a webhook subscription)."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None = None
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class OutboundResponse:
+    status: int
+    headers: dict[str, str]
+    # At most the adapter's response-size cap: enough for an error message, never a whole download.
+    body: bytes
+
+
+class OutboundHttp(Protocol):
+    """Every request to a user-supplied URL goes through here: the SSRF guard decides, at save
+    time (`check_url`) and again at send time (DNS may have changed since)."""
+
+    def check_url(self, url: str, field: str) -> None:
+        """Raises UrlRefused (a 422 naming `field` and the reason) for a URL that may not be called:
+        not http(s), or resolving to a loopback, private, link-local, CGNAT, multicast or
+        cloud-metadata address (IPv4 and IPv6, IPv4-mapped included), unless allowlisted."""
+    def send(self, request: OutboundRequest) -> OutboundResponse:
+        """Sends once: refuses a URL (UrlRefused) or a redirect to a refused address; connect/read
+        timeouts; raises DeliveryTransient for timeouts, connection errors, 429 and 5xx, answers
+        any other status (the caller decides what a 4xx means)."""
+
+
 class _NoWebhookSecrets:
     """The default until a composition root provides a store: fails loudly, never forgets a secret silently."""
 
