@@ -10,7 +10,7 @@ import requests
 from docflow_testing import LocalMode
 
 from docflow.api.app import is_public
-from docflow.steps.registry import STEP_CONFIGS
+from docflow.steps.registry import STEP_KINDS
 
 pytestmark = pytest.mark.e2e
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -76,7 +76,7 @@ def test_given_the_document_when_read_then_creates_are_201_starts_202_and_both_s
 def test_given_the_document_when_read_then_status_fields_are_enums_and_only_existing_step_types_are_listed(
         local_mode: LocalMode) -> None:
     schemas = _spec(local_mode)["components"]["schemas"]
-    assert schemas["StepDefinition"]["properties"]["type"]["enum"] == sorted(STEP_CONFIGS)
+    assert schemas["StepDefinition"]["properties"]["type"]["enum"] == sorted(STEP_KINDS)
     assert set(schemas["ExecutionStatus"]["enum"]) == {"queued", "processing", "review", "completed", "failed",
                                                        "canceled"}
     assert schemas["ExecutionOut"]["properties"]["status"] == {"$ref": "#/components/schemas/ExecutionStatus"}

@@ -132,7 +132,7 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
     """powertools' document, completed where it cannot know: the start routes and the webhook
     route read their body themselves (the webhook's only after its signature is checked), and
     step types come from the step registry."""
-    from docflow.steps.registry import STEP_CONFIGS
+    from docflow.steps.registry import STEP_KINDS
 
     doc: dict[str, Any] = json.loads(app.get_openapi_json_schema(title=TITLE, version=__version__))
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
@@ -159,7 +159,7 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
     if step_type is not None:
         step_type.pop("enum", None)
         step_type.pop("const", None)
-        step_type["enum"] = sorted(STEP_CONFIGS)
+        step_type["enum"] = sorted(STEP_KINDS)
     return doc
 
 

@@ -18,3 +18,5 @@ class Limits:
     max_trigger_depth: int = 5
     # Inbound webhook bodies (POST /v1/hooks/{workflow_id}): JSON events, not files.
     max_webhook_bytes: int = 1024 * 1024
+    # Steps one run may take: a second guard behind the validation of definitions (no cycles).
+    max_steps_per_run: int = 100

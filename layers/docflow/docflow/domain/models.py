@@ -142,6 +142,10 @@ class ExecutionLogEntry(Record):
     completed_at: datetime
     duration_ms: int
     error: ExecutionError | None = None
+    # The step a branching step (condition) chose: where the run went on.
+    branch: str | None = None
+    # Names and counts of the step's input and output (never document text or values).
+    summary: dict[str, Any] = Field(default_factory=dict)
 
 
 class ExecutionOutput(Record):

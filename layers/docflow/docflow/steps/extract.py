@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from docflow.domain.documents import Extraction, FieldResult, Line, ParsedDocument, Word
 from docflow.domain.errors import StepFailed
+from docflow.steps.base import StepKind, StepResult, StepRun
 
 __all__ = [
     "ExtractConfig",
@@ -717,3 +718,36 @@ def _document_dayfirst(text: str) -> bool | None:
     if english != other:
         return other
     return None
+
+
+# --- the step ------------------------------------------------------------------------------------
+
+
+def extract_job(parsed_json: bytes, config: dict[str, Any],
+                document_input: dict[str, Any] | None = None) -> tuple[bytes, dict[str, Any]]:
+    """A plain-data job (it may run in a worker process). `document_input`: the caller's per-file
+    `metadata` and `guidance` (multipart runs), kept with the extraction for engines that read
+    instructions."""
+    parsed = ParsedDocument.model_validate_json(parsed_json)
+    extraction = extract_fields(parsed, ExtractConfig.model_validate(config))
+    if extraction.missing_required:
+        raise StepFailed(f"required fields not found: {', '.join(extraction.missing_required)}",
+                         code="required_fields_missing",
+                         details=[{"field": name} for name in extraction.missing_required])
+    if document_input:
+        extraction = extraction.model_copy(update={"input": document_input})
+    found = sorted(name for name, value in extraction.values.items() if value is not None)
+    counts = {"fields": len(extraction.values), "found": found,
+              "missing": sorted(set(extraction.values) - set(found))}
+    return extraction.model_dump_json().encode(), counts
+
+
+def _execute(run: StepRun, config: ExtractConfig) -> StepResult:
+    parsed = run.parsed()
+    output, counts = run.compute(extract_job, parsed, config.model_dump(), run.document_input)
+    return StepResult(output, summary={"input": {"parsed_bytes": len(parsed)}, "output": counts})
+
+
+STEP = StepKind("extract", ExtractConfig, "compute", _execute,
+                description="fields by label, pattern and type, each with a confidence")
+

@@ -31,6 +31,7 @@ from docflow.domain.errors import (
 )
 from docflow.domain.limits import Limits
 from docflow.domain.sniff import PDF_HEADER_WINDOW, describe, looks_like_text
+from docflow.steps.base import StepKind, StepResult, StepRun
 
 if TYPE_CHECKING:  # pdfplumber is imported lazily: it is slow to import and only PDFs need it.
     from pdfplumber.page import Page
@@ -376,3 +377,27 @@ def _size(n: int) -> str:
     if n >= 1024 * 1024:
         return f"{n:,} bytes ({n / (1024 * 1024):.1f} MB)"
     return f"{n:,} bytes"
+
+
+# --- the step ------------------------------------------------------------------------------------
+
+
+def parse_job(data: bytes, content_type: str, config: dict[str, Any], limits: Limits) -> tuple[bytes, dict[str, Any]]:
+    """A plain-data job (it may run in a worker process): the parsed document as JSON, and its counts."""
+    parsed = parse_document(data, content_type, ParseConfig.model_validate(config), limits)
+    counts = {"pages": parsed.page_count, "lines": sum(len(p.lines) for p in parsed.pages),
+              "words": sum(len(line.words) for p in parsed.pages for line in p.lines),
+              "tables": sum(len(p.tables) for p in parsed.pages)}
+    return parsed.model_dump_json().encode(), counts
+
+
+def _execute(run: StepRun, config: ParseConfig) -> StepResult:
+    data, content_type = run.document()
+    output, counts = run.compute(parse_job, data, content_type, config.model_dump(), run.limits)
+    return StepResult(output, summary={"input": {"content_type": content_type, "bytes": len(data)},
+                                       "output": counts})
+
+
+STEP = StepKind("parse", ParseConfig, "compute", _execute,
+                description="the document's text, words with positions, lines and tables")
+

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from docflow.domain.clock import utc_now
 from docflow.domain.errors import Conflict, DocflowError, NotFound, StepFailed
 from docflow.domain.flow import NextStep, next_step
+from docflow.domain.limits import Limits
 from docflow.domain.models import (
     DocumentStatus,
     Execution,
@@ -24,7 +26,7 @@ from docflow.domain.models import (
 )
 from docflow.domain.status import move
 from docflow.ports import Ports
-from docflow.steps.jobs import extract_job, parse_job
+from docflow.steps.base import StepResult
 from docflow.usecases.executions import change_execution, update_execution
 
 DONE = "done"
@@ -39,15 +41,37 @@ class Progress:
     step: NextStep | None
 
     def to_payload(self) -> dict[str, Any]:
-        nxt = {"type": DONE, "step_id": None} if self.step is None else {"type": self.step.type,
-                                                                          "step_id": self.step.step_id}
+        """For the state machine: `next.needs` routes (a wait, or any other step to the one task
+        that runs steps), so a new step type needs no new state."""
+        if self.step is None:
+            nxt: dict[str, Any] = {"type": DONE, "step_id": None, "needs": DONE}
+        else:
+            nxt = {"type": self.step.type, "step_id": self.step.step_id, "needs": _needs(self.step.type)}
         return {"workspace_id": self.workspace_id, "execution_id": self.execution_id, "next": nxt}
 
 
-def _progress(execution: Execution) -> Progress:
+def _needs(step_type: str) -> str:
+    from docflow.steps.registry import STEP_KINDS
+
+    kind = STEP_KINDS.get(step_type)
+    return kind.needs if kind is not None else "unsupported"
+
+
+class StepLimitExceeded(StepFailed):
+    code = "step_limit_exceeded"
+
+
+def _progress(execution: Execution, limits: Limits) -> Progress:
     if execution.status != ExecutionStatus.PROCESSING:
         return Progress(execution.workspace_id, execution.id, None)
-    return Progress(execution.workspace_id, execution.id, next_step(execution))
+    step = next_step(execution)
+    completed = sum(1 for e in execution.execution_log if e.status == StepStatus.COMPLETED)
+    if step is not None and completed >= limits.max_steps_per_run:
+        # A second guard behind the validation of definitions (a stored definition may predate it).
+        raise StepLimitExceeded(f"the run has taken {completed} steps, the limit (DOCFLOW_MAX_STEPS_PER_RUN); "
+                                f"it would go on at step '{step.step_id}'",
+                                details=[{"limit": limits.max_steps_per_run, "next_step": step.step_id}])
+    return Progress(execution.workspace_id, execution.id, step)
 
 
 def begin(ports: Ports, workspace_id: str, execution_id: str) -> Progress:
@@ -58,7 +82,21 @@ def begin(ports: Ports, workspace_id: str, execution_id: str) -> Progress:
         return move(current, ExecutionStatus.PROCESSING, utc_now())
 
     execution = update_execution(ports, workspace_id, execution_id, start)
-    progress = _progress(execution)
+    return _go_on(ports, execution)
+
+
+def _checked_progress(ports: Ports, execution: Execution) -> Progress:
+    """The next step; a run over the step limit is marked failed before the error goes up."""
+    try:
+        return _progress(execution, ports.limits)
+    except StepFailed as exc:
+        fail(ports, execution.workspace_id, execution.id, error_of(exc))
+        raise
+
+
+def _go_on(ports: Ports, execution: Execution) -> Progress:
+    """The next step, or the end of the run: completed, or failed over the step limit."""
+    progress = _checked_progress(ports, execution)
     if progress.step is None and execution.status == ExecutionStatus.PROCESSING:
         return finish(ports, execution)
     return progress
@@ -66,19 +104,21 @@ def begin(ports: Ports, workspace_id: str, execution_id: str) -> Progress:
 
 def run_step(ports: Ports, workspace_id: str, execution_id: str, step_id: str) -> Progress:
     execution = ports.executions.get(workspace_id, execution_id)
-    progress = _progress(execution)
+    progress = _checked_progress(ports, execution)
     if progress.step is None or progress.step.step_id != step_id:
         return progress  # canceled meanwhile, or a retried call for a step that already ran
     step = execution.definition.step(step_id)
     assert step is not None  # next_step only names steps of the run's definition
     started, clock = utc_now(), time.perf_counter()
     try:
-        output = _execute(ports, execution, step)
+        result = _execute(ports, execution, step)
     except StepFailed as exc:
         _record_failure(ports, execution, step, started, clock, exc)
         raise
+    output = result.output
     ports.executions.put_step_output(workspace_id, execution_id, step_id, output)
-    entry = _log_entry(step, StepStatus.COMPLETED, started, clock)
+    entry = _log_entry(step, StepStatus.COMPLETED, started, clock).model_copy(
+        update={"branch": result.branch, "summary": result.summary})
 
     def record(current: Execution) -> Execution | None:
         if current.status != ExecutionStatus.PROCESSING:
@@ -89,10 +129,7 @@ def run_step(ports: Ports, workspace_id: str, execution_id: str, step_id: str) -
     if step.type == "extract":
         ports.events.publish("extraction.completed", workspace_id, {
             **_run_context(ports, execution), "step_id": step_id, "values": json.loads(output).get("values", {})})
-    progress = _progress(execution)
-    if progress.step is None and execution.status == ExecutionStatus.PROCESSING:
-        return finish(ports, execution)
-    return progress
+    return _go_on(ports, execution)
 
 
 def finish(ports: Ports, execution: Execution) -> Progress:
@@ -153,29 +190,59 @@ def _log_entry(step: StepDefinition, status: StepStatus, started: Any, clock: fl
                              error=error)
 
 
-def _execute(ports: Ports, execution: Execution, step: StepDefinition) -> bytes:
-    if step.type == "parse":
-        return _parse(ports, execution, step.config)
-    if step.type == "extract":
-        parsed = _latest_parse_output(ports, execution)
-        if parsed is None:  # no parse step before this one: parse with defaults
-            parsed = _parse(ports, execution, {})
-        return ports.compute.run(extract_job, parsed, step.config, _document_input(execution))
-    raise StepFailed(f"step type '{step.type}' is not available yet", code="unsupported_step")
+def _execute(ports: Ports, execution: Execution, step: StepDefinition) -> StepResult:
+    from docflow.steps.registry import step_kind
+
+    kind = step_kind(step.type)
+    return kind.execute(_Run(ports, execution), kind.config(step.config))
 
 
-def _document_input(execution: Execution) -> dict[str, Any] | None:
-    """Per-file metadata and guidance of the document the steps work on (the run's first)."""
-    for run_input in execution.inputs[:1]:
-        if run_input.metadata or run_input.guidance:
-            return {"key": run_input.key, "metadata": run_input.metadata, "guidance": run_input.guidance}
-    return None
+class _Run:
+    """The `StepRun` an executor sees: this run's documents, parse output and current values."""
 
+    def __init__(self, ports: Ports, execution: Execution) -> None:
+        self._ports, self._execution = ports, execution
 
-def _parse(ports: Ports, execution: Execution, config: dict[str, Any]) -> bytes:
-    document = ports.documents.get(execution.workspace_id, execution.documents[0])
-    data = ports.blobs.read(document.storage_key)
-    return ports.compute.run(parse_job, data, document.content_type, config, ports.limits)
+    @property
+    def execution_id(self) -> str:
+        return self._execution.id
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self._execution.metadata
+
+    @property
+    def limits(self) -> Limits:
+        return self._ports.limits
+
+    @property
+    def document_input(self) -> dict[str, Any] | None:
+        """Per-file metadata and guidance of the document the steps work on (the run's first)."""
+        for run_input in self._execution.inputs[:1]:
+            if run_input.metadata or run_input.guidance:
+                return {"key": run_input.key, "metadata": run_input.metadata, "guidance": run_input.guidance}
+        return None
+
+    def values(self) -> tuple[dict[str, Any], dict[str, float]]:
+        current = _current_values(self._ports, self._execution, None)
+        return (current.values, current.confidence) if current is not None else ({}, {})
+
+    def document(self) -> tuple[bytes, str]:
+        execution = self._execution
+        document = self._ports.documents.get(execution.workspace_id, execution.documents[0])
+        return self._ports.blobs.read(document.storage_key), document.content_type
+
+    def parsed(self) -> bytes:
+        from docflow.steps.parse import parse_job
+
+        stored = _latest_parse_output(self._ports, self._execution)
+        if stored is not None:
+            return stored
+        data, content_type = self.document()  # no parse step before this one: parse with defaults
+        return self.compute(parse_job, data, content_type, {}, self.limits)[0]
+
+    def compute[T](self, job: Callable[..., T], *args: Any) -> T:
+        return self._ports.compute.run(job, *args)
 
 
 def _latest_parse_output(ports: Ports, execution: Execution) -> bytes | None:
@@ -187,11 +254,12 @@ def _latest_parse_output(ports: Ports, execution: Execution) -> bytes | None:
     return None
 
 
-def _output(ports: Ports, execution: Execution) -> ExecutionOutput:
-    """`result_step`'s values, else those of the last completed step that produced values."""
-    candidates = [e.step_id for e in execution.execution_log if e.status == StepStatus.COMPLETED]
-    if execution.result_step is not None:
-        candidates = [s for s in candidates if s == execution.result_step]
+def _current_values(ports: Ports, execution: Execution, only_step: str | None) -> ExecutionOutput | None:
+    """The values of the last completed step that produced values (or of `only_step`)."""
+    candidates = [e.step_id for e in execution.execution_log if e.status == StepStatus.COMPLETED
+                  and e.type != "parse"]  # parse output is a document, megabytes, never values
+    if only_step is not None:
+        candidates = [s for s in candidates if s == only_step]
     document_id = execution.documents[0] if execution.documents else None
     for step_id in reversed(candidates):
         raw = ports.executions.get_step_output(execution.workspace_id, execution.id, step_id)
@@ -199,7 +267,15 @@ def _output(ports: Ports, execution: Execution) -> ExecutionOutput:
         if isinstance(stored, dict) and isinstance(stored.get("values"), dict):
             return ExecutionOutput(document_id=document_id, values=stored["values"],
                                    confidence=stored.get("confidence", {}))
-    return ExecutionOutput(document_id=document_id)
+    return None
+
+
+def _output(ports: Ports, execution: Execution) -> ExecutionOutput:
+    """`result_step`'s values, else those of the last completed step that produced values."""
+    current = _current_values(ports, execution, execution.result_step)
+    if current is not None:
+        return current
+    return ExecutionOutput(document_id=execution.documents[0] if execution.documents else None)
 
 
 def _mark_documents_processed(ports: Ports, execution: Execution) -> None:

@@ -6,7 +6,6 @@ from typing import Any
 
 from docflow.domain.clock import utc_now
 from docflow.domain.event_triggers import parse_trigger_config
-from docflow.domain.flow import validate_definition
 from docflow.domain.models import Page, Workflow
 from docflow.ports import Ports, WorkflowRepository
 from docflow.usecases.schedules import forget_schedule
@@ -18,10 +17,9 @@ WRITABLE = ("name", "description", "definition", "file_input_config", "trigger_t
 
 def _validated(workflow: Workflow) -> Workflow:
     # Imported here: the step modules are needed only when a workflow is written, not on reads.
-    from docflow.steps.registry import validate_step_configs
+    from docflow.steps.registry import validate_workflow_definition
 
-    validate_definition(workflow.definition)
-    validate_step_configs(workflow.definition)
+    validate_workflow_definition(workflow.definition)
     if workflow.trigger_type == "event":
         parse_trigger_config(workflow.trigger_config)
     return workflow

@@ -246,7 +246,14 @@ class RunningServer:
             from waitress import wasyncore
 
             server = self._server
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            trigger = server.trigger
+            # Not trigger.pull_trigger(thunk): it queues the thunk, then writes to the pipe, and a
+            # wake-up from a task thread finishing a response in between runs the thunk, whose
+            # close_all closes the pipe, so the write fails (EBADF) or hits a reused fd. Holding
+            # the trigger's lock keeps the loop from running thunks until the write is done.
+            with trigger.lock:
+                trigger.thunks.append(lambda: wasyncore.close_all(server._map))
+                trigger._physical_pull()
             self._thread.join(timeout=10)
             server.task_dispatcher.shutdown()
         else:

@@ -1,0 +1,77 @@
+"""What a step type is: one `StepKind` per module, registered once in `steps/registry.py`.
+
+A kind declares its config model, what it needs from the orchestrator (`needs`), the step ids it
+may branch to, and its executor. Validation on save, the local engine and the state machine all
+read the same registry. Executors are plain functions of a `StepRun`: the use-case layer
+(usecases/run.py) implements it over the ports, so a step never touches storage itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel
+
+from docflow.domain.limits import Limits
+
+# compute: CPU work, sent to a step worker process where the runtime has one (parse, extract);
+# inline: cheap, runs in the orchestrating thread (transform, condition);
+# network: an outbound call, retried on DeliveryTransient (integration);
+# wait: pauses the run until something outside answers (review).
+Needs = Literal["compute", "inline", "network", "wait"]
+
+
+class StepRun(Protocol):
+    """What an executor may ask of the run it belongs to."""
+
+    @property
+    def execution_id(self) -> str: ...
+    @property
+    def metadata(self) -> dict[str, Any]: ...
+    @property
+    def limits(self) -> Limits: ...
+    @property
+    def document_input(self) -> dict[str, Any] | None:
+        """The caller's per-file metadata and guidance for the run's first document (multipart runs)."""
+    def values(self) -> tuple[dict[str, Any], dict[str, float]]:
+        """The current values and their confidence: those of the latest step that produced values."""
+    def document(self) -> tuple[bytes, str]:
+        """The run's first document: its bytes and content type."""
+    def parsed(self) -> bytes:
+        """The latest parse output of this run, or the document parsed with defaults."""
+    def compute[T](self, job: Callable[..., T], *args: Any) -> T:
+        """Runs a picklable job (docflow.steps.jobs) where the runtime runs CPU work."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    # The step's output as JSON: `values` (and `confidence`) in it become the run's current values.
+    output: bytes
+    # The step id a branching step chose (condition); None to go on along `next`.
+    branch: str | None = None
+    # A short account of the step's input and output for the execution log: names and counts,
+    # never document text or values.
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def no_targets(config: Any) -> list[tuple[str, str]]:
+    return []
+
+
+@dataclass(frozen=True)
+class StepKind:
+    name: str
+    config_model: type[BaseModel]
+    needs: Needs
+    execute: Callable[[StepRun, Any], StepResult]
+    # (config field, step id) for every step this one may branch to: checked on save like `next`.
+    targets: Callable[[Any], list[tuple[str, str]]] = no_targets
+    description: str = ""
+
+    def config(self, raw: dict[str, Any]) -> BaseModel:
+        return self.config_model.model_validate(raw)
+
+    @property
+    def branches(self) -> bool:
+        return self.targets is not no_targets
