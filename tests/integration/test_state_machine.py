@@ -82,7 +82,7 @@ def test_document_runs_through_the_state_machine_to_completed(aws_stack: AwsStac
     assert stored["duration"] is not None and stored["duration"] >= 0
 
     entered = _entered_states(aws_stack, execution["id"])
-    assert entered == ["Begin", "Route", "Parse", "Route", "Extract", "Route", "Done"]
+    assert entered == ["Begin", "Route", "RunStep", "Route", "RunStep", "Route", "Done"]
     assert len(entered) <= 2 * 2 + 3  # DESIGN.md §8: transitions per run ≤ 2 × steps + 3
 
     status, document = aws_stack.http("GET", f"/v1/documents/{document_id}")

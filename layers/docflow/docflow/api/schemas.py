@@ -226,6 +226,8 @@ class LogEntryOut(BaseModel):
     completed_at: str
     duration_ms: int
     error: ExecutionError | None
+    branch: str | None = Field(description="The step a condition chose: where the run went on")
+    summary: dict[str, Any] = Field(description="Names and counts of the step's input and output")
 
 
 class RunInputOut(BaseModel):
@@ -283,7 +285,8 @@ class ExecutionOut(BaseModel):
 def _log(entry: ExecutionLogEntry) -> LogEntryOut:
     return LogEntryOut(step_id=entry.step_id, type=entry.type, status=entry.status,
                        started_at=iso(entry.started_at) or "", completed_at=iso(entry.completed_at) or "",
-                       duration_ms=entry.duration_ms, error=entry.error)
+                       duration_ms=entry.duration_ms, error=entry.error, branch=entry.branch,
+                       summary=entry.summary)
 
 
 class ExecutionList(BaseModel):
