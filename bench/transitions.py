@@ -14,7 +14,23 @@ from typing import Any
 from bench.common import ROOT
 
 
-def count() -> dict[str, Any]:
+def _workflows(fields: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """One workflow per step type added: the transitions a type costs show row by row."""
+    parse = {"id": "parse", "type": "parse"}
+    extract = {"id": "extract", "type": "extract", "config": {"fields": fields}}
+    transform = {"id": "transform", "type": "transform", "config": {"set": {"big": "total > `1000`"}}}
+    condition = {"id": "condition", "type": "condition",
+                 "config": {"expression": "big", "if_true": "finish", "if_false": "finish"}}
+    finish = {"id": "finish", "type": "transform", "config": {"expression": "@"}}
+    return {
+        "parse": [parse],
+        "parse+extract": [parse, extract],
+        "parse+extract+transform": [parse, extract, transform],
+        "parse+extract+transform+condition+transform": [parse, extract, transform, condition, finish],
+    }
+
+
+def count() -> list[dict[str, Any]]:
     sys.path.insert(0, str(ROOT / "tests"))
     import conftest
     import docflow_testing as testing
@@ -24,27 +40,25 @@ def count() -> dict[str, Any]:
     from docflow.usecases.keys import ensure_key
 
     pdf = testing.invoice_pdf()
+    results: list[dict[str, Any]] = []
     with pytest.MonkeyPatch.context() as monkeypatch:
         fixture = conftest.aws_stack.__wrapped__(monkeypatch)
         stack = next(fixture)
         try:
             ensure_key(aws.ports().keys, testing.API_KEY)
-            _, handle = stack.http("POST", "/v1/documents",
-                                   body={"name": "invoice.pdf", "content_type": "application/pdf", "size": len(pdf)})
-            key = f"documents/default/{handle['id']}"
-            stack.clients.s3.put_object(Bucket=stack.bucket, Key=key, Body=pdf, ContentType="application/pdf")
-            event = json.loads((testing.EVENTS / "s3_object_created.json").read_text())
-            event["detail"]["object"].update({"key": key, "size": len(pdf)})
-            testing.load_handler("uploads").lambda_handler(event, testing.LambdaContextStub())
-            _, workflow = stack.http("POST", "/v1/workflows", body=testing.INVOICE_WORKFLOW)
-            _, execution = stack.http("POST", f"/v1/workflows/{workflow['id']}/executions",
-                                      body={"document_id": handle["id"]})
-            status = stack.wait_sfn(execution["id"])["status"]
-            entered = [e["stateEnteredEventDetails"]["name"] for e in stack.history(execution["id"])
-                       if "stateEnteredEventDetails" in e]
+            api = testing.StackApi(stack, testing.API_KEY)
+            for label, steps in _workflows(testing.INVOICE_FIELDS).items():
+                document_id = api.upload("invoice.pdf", pdf)
+                _, workflow = stack.http("POST", "/v1/workflows", body={"name": label, "definition": {"steps": steps}})
+                _, execution = stack.http("POST", f"/v1/workflows/{workflow['id']}/executions",
+                                          body={"document_id": document_id})
+                status = stack.wait_sfn(execution["id"])["status"]
+                entered = [e["stateEnteredEventDetails"]["name"] for e in stack.history(execution["id"])
+                           if "stateEnteredEventDetails" in e]
+                results.append({"label": label, "status": status, "steps": len(steps), "entered": entered})
         finally:
             next(fixture, None)  # the fixture's teardown
-    return {"status": status, "steps": len(testing.INVOICE_WORKFLOW["definition"]["steps"]), "entered": entered}
+    return results
 
 
 if __name__ == "__main__":

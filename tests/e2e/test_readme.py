@@ -63,3 +63,8 @@ def test_readme_schedule_example_runs_as_written(local_mode: LocalMode, tmp_path
     out = run_blocks(local_mode, tmp_path, "schedules").splitlines()
     assert out[-3:] == ["0 9 * * 1-5", "*/30 * * * *", "204"]
     assert out[-4].startswith("['") and out[-4].count("T09:00:00-0") == 3
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_readme_branches_example_runs_as_written(local_mode: LocalMode, tmp_path: Path) -> None:
+    assert run_blocks(local_mode, tmp_path, "branches").endswith("'route': 'review'}")
