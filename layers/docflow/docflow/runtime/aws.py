@@ -13,6 +13,7 @@ from docflow.adapters.aws.dynamodb import (
     DynamoExecutionRepository,
     DynamoWorkflowRepository,
 )
+from docflow.adapters.aws.dynamodb_integrations import DynamoIntegrationRepository
 from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
 from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
 from docflow.adapters.aws.events import EventBridgePublisher
@@ -78,6 +79,7 @@ def ports() -> Ports:
         scheduler=_scheduler(settings),
         webhook_secrets=DynamoWebhookSecretRepository(clients.dynamodb, settings.table),
         http=GuardedHttp(settings.outbound),
+        integrations=DynamoIntegrationRepository(clients.dynamodb, settings.table),
     )
 
 

@@ -19,6 +19,7 @@ from docflow.adapters.local.sqlite import (
     SqliteExecutionRepository,
     SqliteWorkflowRepository,
 )
+from docflow.adapters.local.sqlite_integrations import SqliteIntegrationRepository
 from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
 from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 from docflow.ports import Ports
@@ -65,6 +66,7 @@ class LocalRuntime:
             scheduler=LocalScheduler(),
             webhook_secrets=SqliteWebhookSecretRepository(self.db),
             http=GuardedHttp(settings.outbound),
+            integrations=SqliteIntegrationRepository(self.db),
         )
         self.engine.attach(self.ports, executions)
         # Platform events start event-triggered workflows, as the dispatch function does on AWS.
