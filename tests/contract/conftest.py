@@ -15,6 +15,7 @@ from docflow.ports import (
     BlobStore,
     DocumentRepository,
     ExecutionRepository,
+    IntegrationRepository,
     ScheduleRepository,
     WebhookSecretRepository,
     WorkflowRepository,
@@ -36,6 +37,7 @@ class Store:
     # AWS operation names called during the test (empty for the local store).
     operations: list[str] = field(default_factory=list)
     schedules: ScheduleRepository | None = None
+    integrations: IntegrationRepository | None = None
 
 
 @pytest.fixture
@@ -60,6 +62,7 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
         DynamoWorkflowRepository,
         create_table,
     )
+    from docflow.adapters.aws.dynamodb_integrations import DynamoIntegrationRepository
     from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
     from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
     from docflow.adapters.aws.s3 import S3BlobStore
@@ -91,6 +94,7 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
             webhook_secrets=DynamoWebhookSecretRepository(clients.dynamodb, TABLE),
             operations=operations,
             schedules=DynamoScheduleRepository(clients.dynamodb, TABLE),
+            integrations=DynamoIntegrationRepository(clients.dynamodb, TABLE),
         )
     assert "Scan" not in operations
 
@@ -104,6 +108,7 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
         SqliteExecutionRepository,
         SqliteWorkflowRepository,
     )
+    from docflow.adapters.local.sqlite_integrations import SqliteIntegrationRepository
     from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
     from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 
@@ -119,6 +124,7 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
             blobs=blobs,
             schedules=SqliteScheduleRepository(db),
             webhook_secrets=SqliteWebhookSecretRepository(db),
+            integrations=SqliteIntegrationRepository(db),
         )
     finally:
         db.close()

@@ -68,3 +68,28 @@ def test_readme_schedule_example_runs_as_written(local_mode: LocalMode, tmp_path
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_readme_branches_example_runs_as_written(local_mode: LocalMode, tmp_path: Path) -> None:
     assert run_blocks(local_mode, tmp_path, "branches").endswith("'route': 'review'}")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_readme_integrations_example_runs_as_written(local_mode: LocalMode, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    real = socket.getaddrinfo
+    public = {"hooks.slack.com": "93.184.215.14", "erp.example.com": "93.184.215.15"}  # no network in tests
+
+    def getaddrinfo(host: str, port: object, *args: object, **kwargs: object) -> object:
+        if host in public:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (public[host], port or 443))]
+        return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)  # the server runs in this process
+    out = run_blocks(local_mode, tmp_path, "integrations").splitlines()
+    assert out[-5:] == [
+        "{'webhook_url': 'https://hooks.slack.com/services/T0…/****abcd', 'channel': '#finance'}",
+        "#ap",
+        "{'url': 'https://erp.example.com/in?key=****cdef', 'method': 'POST', 'headers': {'Authorization': "
+        "'****0123'}}",
+        "[{'loc': ['body', 'config', 'url'], 'msg': '169.254.169.254 is a cloud metadata address'}]",
+        "204",
+    ]

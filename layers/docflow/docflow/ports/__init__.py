@@ -15,6 +15,7 @@ from docflow.domain.limits import Limits
 from docflow.domain.models import ApiKey, Document, Execution, ExecutionStatus, Page, Workflow
 
 if TYPE_CHECKING:  # annotations only: the handlers that never touch schedules don't import them
+    from docflow.domain.integrations import Integration
     from docflow.domain.schedules import Schedule
     from docflow.domain.webhooks import WebhookSecret
 
@@ -53,6 +54,22 @@ class WebhookSecretRepository(Protocol):
         version n - 1; raises Conflict otherwise (a concurrent create or rotation won)."""
     def delete(self, workspace_id: str, workflow_id: str) -> None:
         """Idempotent: deleting a missing secret is not an error."""
+
+
+class IntegrationRepository(Protocol):
+    """Integrations of workflows, keyed by (workspace, integration id), listed per workflow."""
+
+    def add(self, integration: Integration) -> Integration: ...
+    def get(self, workspace_id: str, integration_id: str) -> Integration:
+        """Raises NotFound."""
+    def list_for_workflow(self, workspace_id: str, workflow_id: str, limit: int,
+                          cursor: str | None) -> Page[Integration]:
+        """Newest first."""
+    def save(self, integration: Integration) -> Integration:
+        """Conditional write: raises Conflict unless the stored revision is integration.revision,
+        NotFound when there is none. Returns the integration as stored (revision + 1)."""
+    def delete(self, workspace_id: str, integration_id: str) -> None:
+        """Raises NotFound."""
 
 
 class DocumentRepository(Protocol):
@@ -233,6 +250,14 @@ class _NoWebhookSecrets:
         raise DocflowError("this runtime has no webhook secret store")
 
 
+def _guarded_http() -> OutboundHttp:
+    # Imported here: ports declare, adapters implement; the default is the guard with no
+    # allowlist (refuses every non-public address), never an unguarded client.
+    from docflow.adapters.http_out import GuardedHttp
+
+    return GuardedHttp()
+
+
 @dataclass
 class Ports:
     """Everything a use-case may touch, built by one composition root per runtime."""
@@ -250,3 +275,7 @@ class Ports:
     schedules: ScheduleRepository | None = None
     scheduler: Scheduler | None = None
     webhook_secrets: WebhookSecretRepository = field(default_factory=_NoWebhookSecrets)
+    # Every request to a user-supplied URL (integrations, outbound webhooks): the SSRF guard.
+    http: OutboundHttp = field(default_factory=_guarded_http)
+    # Integrations of workflows (usecases/integrations.py); None where a runtime has not wired them.
+    integrations: IntegrationRepository | None = None

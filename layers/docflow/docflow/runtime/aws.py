@@ -13,6 +13,7 @@ from docflow.adapters.aws.dynamodb import (
     DynamoExecutionRepository,
     DynamoWorkflowRepository,
 )
+from docflow.adapters.aws.dynamodb_integrations import DynamoIntegrationRepository
 from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
 from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
 from docflow.adapters.aws.events import EventBridgePublisher
@@ -20,6 +21,7 @@ from docflow.adapters.aws.s3 import S3BlobStore, S3InboxObject
 from docflow.adapters.aws.scheduler import EventBridgeScheduler, ScheduleTarget
 from docflow.adapters.aws.stepfunctions import StepFunctionsLauncher
 from docflow.adapters.compute import InlineCompute
+from docflow.adapters.http_out import GuardedHttp
 from docflow.domain.errors import DocflowError
 from docflow.domain.models import Execution
 from docflow.domain.schedules import Schedule
@@ -76,6 +78,8 @@ def ports() -> Ports:
         schedules=DynamoScheduleRepository(clients.dynamodb, settings.table),
         scheduler=_scheduler(settings),
         webhook_secrets=DynamoWebhookSecretRepository(clients.dynamodb, settings.table),
+        http=GuardedHttp(settings.outbound),
+        integrations=DynamoIntegrationRepository(clients.dynamodb, settings.table),
     )
 
 

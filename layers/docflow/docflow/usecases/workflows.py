@@ -8,6 +8,7 @@ from docflow.domain.clock import utc_now
 from docflow.domain.event_triggers import parse_trigger_config
 from docflow.domain.models import Page, Workflow
 from docflow.ports import Ports, WorkflowRepository
+from docflow.usecases.integrations import forget_integrations
 from docflow.usecases.schedules import forget_schedule
 from docflow.usecases.webhooks import forget_secret
 
@@ -54,8 +55,9 @@ def replace_workflow(workflows: WorkflowRepository, workspace_id: str, workflow_
 
 
 def delete_workflow(ports: Ports, workspace_id: str, workflow_id: str) -> None:
-    """The workflow, then what belongs to it alone: its webhook secret and its schedule (which
-    would otherwise go on firing into a workflow that is gone)."""
+    """The workflow, then what belongs to it alone: its webhook secret, its schedule (which
+    would otherwise go on firing into a workflow that is gone) and its integrations."""
     ports.workflows.delete(workspace_id, workflow_id)
     forget_secret(ports, workspace_id, workflow_id)
     forget_schedule(ports, workspace_id, workflow_id)
+    forget_integrations(ports, workspace_id, workflow_id)

@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 from docflow.adapters.compute import InlineCompute, ProcessCompute
+from docflow.adapters.http_out import GuardedHttp
 from docflow.adapters.local.events import InProcessEventBus
 from docflow.adapters.local.files import LocalBlobStore
 from docflow.adapters.local.scheduler import LocalScheduler
@@ -18,6 +19,7 @@ from docflow.adapters.local.sqlite import (
     SqliteExecutionRepository,
     SqliteWorkflowRepository,
 )
+from docflow.adapters.local.sqlite_integrations import SqliteIntegrationRepository
 from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
 from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 from docflow.ports import Ports
@@ -63,6 +65,8 @@ class LocalRuntime:
             schedules=self.schedules,
             scheduler=LocalScheduler(),
             webhook_secrets=SqliteWebhookSecretRepository(self.db),
+            http=GuardedHttp(settings.outbound),
+            integrations=SqliteIntegrationRepository(self.db),
         )
         self.engine.attach(self.ports, executions)
         # Platform events start event-triggered workflows, as the dispatch function does on AWS.
