@@ -34,7 +34,7 @@ def cond(step_id: str, if_true: str, if_false: str, **more: Any) -> dict[str, An
 
 
 def test_given_every_registered_kind_then_each_has_a_config_model_needs_and_an_executor() -> None:
-    assert set(STEP_KINDS) == {"parse", "extract", "transform", "condition"}
+    assert set(STEP_KINDS) == {"parse", "extract", "transform", "condition", "integration"}
     for name, kind in STEP_KINDS.items():
         assert kind.name == name and kind.needs in ("compute", "inline", "network", "wait") and callable(kind.execute)
 

@@ -20,3 +20,7 @@ class Limits:
     max_webhook_bytes: int = 1024 * 1024
     # Steps one run may take: a second guard behind the validation of definitions (no cycles).
     max_steps_per_run: int = 100
+    # A network step's transient failures (timeout, 429, 5xx) are retried this often, with
+    # exponential backoff and full jitter from this base (locally; on AWS the ASL Retry does it).
+    network_retry_attempts: int = 4
+    network_retry_base_ms: int = 1000

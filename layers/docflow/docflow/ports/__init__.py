@@ -237,6 +237,13 @@ class OutboundHttp(Protocol):
         any other status (the caller decides what a 4xx means)."""
 
 
+class Mailer(Protocol):
+    """Where an e-mail integration's messages go: SES on AWS; locally SMTP, or an outbox folder."""
+
+    def send(self, to: list[str], subject: str, body: str) -> None:
+        """Raises DeliveryTransient when a retry may succeed, StepFailed when the message is refused."""
+
+
 class _NoWebhookSecrets:
     """The default until a composition root provides a store: fails loudly, never forgets a secret silently."""
 
@@ -279,3 +286,5 @@ class Ports:
     http: OutboundHttp = field(default_factory=_guarded_http)
     # Integrations of workflows (usecases/integrations.py); None where a runtime has not wired them.
     integrations: IntegrationRepository | None = None
+    # E-mail integrations (steps/integration.py); None where a runtime has no mailer.
+    mailer: Mailer | None = None

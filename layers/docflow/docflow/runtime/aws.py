@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from docflow.adapters.aws.clients import make_clients, make_scheduler_client
+from docflow.adapters.aws.clients import make_clients, make_scheduler_client, make_ses_client
 from docflow.adapters.aws.dynamodb import (
     DynamoApiKeyRepository,
     DynamoDocumentRepository,
@@ -19,6 +19,7 @@ from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
 from docflow.adapters.aws.events import EventBridgePublisher
 from docflow.adapters.aws.s3 import S3BlobStore, S3InboxObject
 from docflow.adapters.aws.scheduler import EventBridgeScheduler, ScheduleTarget
+from docflow.adapters.aws.ses import SesMailer
 from docflow.adapters.aws.stepfunctions import StepFunctionsLauncher
 from docflow.adapters.compute import InlineCompute
 from docflow.adapters.http_out import GuardedHttp
@@ -80,6 +81,7 @@ def ports() -> Ports:
         webhook_secrets=DynamoWebhookSecretRepository(clients.dynamodb, settings.table),
         http=GuardedHttp(settings.outbound),
         integrations=DynamoIntegrationRepository(clients.dynamodb, settings.table),
+        mailer=SesMailer(make_ses_client, settings.mail_from) if settings.mail_from else None,
     )
 
 

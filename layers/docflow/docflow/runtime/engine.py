@@ -4,10 +4,11 @@ step by step, exactly as the state machine does on AWS (same functions, same dec
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from docflow.domain.errors import StepFailed
+from docflow.domain.errors import DeliveryTransient, StepFailed
 from docflow.domain.models import Execution
 from docflow.ports import Ports, UnfinishedExecutions
 from docflow.usecases import run
@@ -25,6 +26,7 @@ class LocalEngine:
         self._running: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
         self._stopped = False
+        self._stopping = threading.Event()  # wakes runs waiting to retry a network step
 
     def attach(self, ports: Ports, unfinished: UnfinishedExecutions) -> None:
         self._ports, self._unfinished = ports, unfinished
@@ -59,6 +61,7 @@ class LocalEngine:
     def shutdown(self) -> None:
         with self._lock:
             self._stopped = True
+        self._stopping.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _forget(self, execution_id: str) -> None:
@@ -71,9 +74,33 @@ class LocalEngine:
         try:
             progress = run.begin(ports, workspace_id, execution_id)
             while progress.step is not None:
-                progress = run.run_step(ports, workspace_id, execution_id, progress.step.step_id)
+                progress = self._run_step(ports, workspace_id, execution_id, progress.step.step_id)
+        except _Interrupted:
+            pass  # shutting down while waiting to retry: the run resumes at the next start
         except StepFailed:
             pass  # run_step has recorded the failure on the execution
         except Exception as exc:  # the catch-all, like the state machine's Catch → MarkFailed
             log.exception("execution %s failed", execution_id)
             run.fail(ports, workspace_id, execution_id, run.error_of(exc))
+
+    def _run_step(self, ports: Ports, workspace_id: str, execution_id: str, step_id: str) -> run.Progress:
+        """One step; a network step's transient failure is retried with exponential backoff and
+        full jitter, bounded (what the state machine's Retry does on AWS)."""
+        limits = ports.limits
+        for attempt in range(limits.network_retry_attempts + 1):
+            try:
+                return run.run_step(ports, workspace_id, execution_id, step_id)
+            except DeliveryTransient as exc:
+                if attempt == limits.network_retry_attempts:
+                    raise
+                delay = random.uniform(0, limits.network_retry_base_ms * 2 ** attempt) / 1000
+                log.warning("execution %s step %s: %s; retry %d of %d in %.1f s", execution_id, step_id,
+                            exc.message, attempt + 1, limits.network_retry_attempts, delay)
+                if self._stopping.wait(delay):
+                    raise _Interrupted() from exc
+        raise AssertionError("unreachable")
+
+
+class _Interrupted(Exception):
+    """The engine stops while a run waits to retry a step."""
+

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from docflow.adapters.http_out import OutboundSettings
+from docflow.adapters.local.mail import SmtpSettings
 from docflow.domain.limits import Limits
 from docflow.domain.ssrf import Allowlist
 
@@ -53,6 +54,17 @@ def outbound_from_env() -> OutboundSettings:
     )
 
 
+def smtp_from_env() -> SmtpSettings | None:
+    """DOCFLOW_SMTP_HOST (none: the outbox folder), _PORT (25), _USER, _PASSWORD, _STARTTLS (true/false)."""
+    host = os.environ.get("DOCFLOW_SMTP_HOST")
+    if not host:
+        return None
+    return SmtpSettings(host=host, port=_env_int("DOCFLOW_SMTP_PORT", 25),
+                        user=os.environ.get("DOCFLOW_SMTP_USER") or None,
+                        password=os.environ.get("DOCFLOW_SMTP_PASSWORD") or None,
+                        starttls=(os.environ.get("DOCFLOW_SMTP_STARTTLS") or "").lower() in ("1", "true", "yes"))
+
+
 def limits_from_env() -> Limits:
     """Each limit of DESIGN.md §5 as DOCFLOW_<NAME> (e.g. DOCFLOW_MAX_UPLOAD_BYTES)."""
     defaults = Limits()
@@ -72,6 +84,9 @@ class LocalSettings:
     # How often the drop-folder watcher looks at <data-dir>/inbox/ (0 turns it off).
     inbox_poll_ms: int = 500
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    # E-mail integrations: SMTP when a host is set, else .eml files in <data-dir>/outbox/.
+    smtp: SmtpSettings | None = None
+    mail_from: str = "docflow@localhost"
 
     @classmethod
     def from_env(cls, **overrides: object) -> LocalSettings:
@@ -85,6 +100,8 @@ class LocalSettings:
             "limits": limits_from_env(),
             "inbox_poll_ms": _env_int("DOCFLOW_INBOX_POLL_MS", 500),
             "outbound": outbound_from_env(),
+            "smtp": smtp_from_env(),
+            "mail_from": os.environ.get("DOCFLOW_MAIL_FROM") or "docflow@localhost",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -103,6 +120,8 @@ class AwsSettings:
     scheduler_role_arn: str | None = None
     schedule_dlq_arn: str | None = None
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    # The SES identity e-mail integrations send from (none: e-mail steps fail with email_unavailable).
+    mail_from: str | None = None
 
     @classmethod
     def from_env(cls) -> AwsSettings:
@@ -114,4 +133,4 @@ class AwsSettings:
                    schedule_target_arn=os.environ.get("DOCFLOW_SCHEDULE_TARGET_ARN") or None,
                    scheduler_role_arn=os.environ.get("DOCFLOW_SCHEDULER_ROLE_ARN") or None,
                    schedule_dlq_arn=os.environ.get("DOCFLOW_SCHEDULE_DLQ_ARN") or None,
-                   outbound=outbound_from_env())
+                   outbound=outbound_from_env(), mail_from=os.environ.get("DOCFLOW_MAIL_FROM") or None)

@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
+from docflow.domain.integrations import Integration
 from docflow.domain.limits import Limits
 
 # compute: CPU work, sent to a step worker process where the runtime has one (parse, extract);
@@ -28,6 +29,10 @@ class StepRun(Protocol):
     @property
     def execution_id(self) -> str: ...
     @property
+    def workflow_id(self) -> str: ...
+    @property
+    def document_name(self) -> str | None: ...
+    @property
     def metadata(self) -> dict[str, Any]: ...
     @property
     def limits(self) -> Limits: ...
@@ -41,7 +46,14 @@ class StepRun(Protocol):
     def parsed(self) -> bytes:
         """The latest parse output of this run, or the document parsed with defaults."""
     def compute[T](self, job: Callable[..., T], *args: Any) -> T:
-        """Runs a picklable job (docflow.steps.jobs) where the runtime runs CPU work."""
+        """Runs a picklable job (a plain-data function of a step module) where the runtime runs CPU work."""
+    def integration(self, integration_id: str) -> Integration | None:
+        """An integration of this run's workflow, None when there is none with this id."""
+    def http(self, method: str, url: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        """One request through the SSRF guard: (status, the first bytes of the body). Raises
+        UrlRefused, or DeliveryTransient for timeouts, connection errors, 429 and 5xx."""
+    def mail(self, to: list[str], subject: str, body: str) -> None:
+        """Sends an e-mail through the runtime's mailer (DeliveryTransient when it may pass)."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 from docflow.domain.clock import utc_now
 from docflow.domain.errors import Conflict, DocflowError, NotFound, StepFailed
 from docflow.domain.flow import NextStep, next_step
+from docflow.domain.integrations import Integration
 from docflow.domain.limits import Limits
 from docflow.domain.models import (
     DocumentStatus,
@@ -25,7 +26,7 @@ from docflow.domain.models import (
     StepStatus,
 )
 from docflow.domain.status import move
-from docflow.ports import Ports
+from docflow.ports import OutboundRequest, Ports
 from docflow.steps.base import StepResult
 from docflow.usecases.executions import change_execution, update_execution
 
@@ -208,6 +209,20 @@ class _Run:
         return self._execution.id
 
     @property
+    def workflow_id(self) -> str:
+        return self._execution.workflow_id
+
+    @property
+    def document_name(self) -> str | None:
+        execution = self._execution
+        if not execution.documents:
+            return None
+        try:
+            return self._ports.documents.get(execution.workspace_id, execution.documents[0]).name
+        except NotFound:
+            return None
+
+    @property
     def metadata(self) -> dict[str, Any]:
         return self._execution.metadata
 
@@ -243,6 +258,24 @@ class _Run:
 
     def compute[T](self, job: Callable[..., T], *args: Any) -> T:
         return self._ports.compute.run(job, *args)
+
+    def integration(self, integration_id: str) -> Integration | None:
+        if self._ports.integrations is None:
+            return None
+        try:
+            found = self._ports.integrations.get(self._execution.workspace_id, integration_id)
+        except NotFound:
+            return None
+        return found if found.workflow_id == self._execution.workflow_id else None
+
+    def http(self, method: str, url: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        response = self._ports.http.send(OutboundRequest(method=method, url=url, headers=headers, body=body))
+        return response.status, response.body
+
+    def mail(self, to: list[str], subject: str, body: str) -> None:
+        if self._ports.mailer is None:
+            raise StepFailed("this runtime has no mailer configured for e-mail integrations", code="email_unavailable")
+        self._ports.mailer.send(to, subject, body)
 
 
 def _latest_parse_output(ports: Ports, execution: Execution) -> bytes | None:

@@ -76,6 +76,16 @@ def make_scheduler_client(region_name: str | None = None, *, max_attempts: int =
     return sess.client("scheduler", config=config)
 
 
+def make_ses_client(region_name: str | None = None, *, max_attempts: int = 8, session: Any = None) -> Any:
+    """Amazon SES, built on the first e-mail an integration step sends."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": max_attempts}, connect_timeout=5, read_timeout=30)
+    sess = session or boto3.session.Session(region_name=region_name)
+    return sess.client("ses", config=config)
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 

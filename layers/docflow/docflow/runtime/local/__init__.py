@@ -11,6 +11,7 @@ from docflow.adapters.compute import InlineCompute, ProcessCompute
 from docflow.adapters.http_out import GuardedHttp
 from docflow.adapters.local.events import InProcessEventBus
 from docflow.adapters.local.files import LocalBlobStore
+from docflow.adapters.local.mail import OutboxMailer, SmtpMailer
 from docflow.adapters.local.scheduler import LocalScheduler
 from docflow.adapters.local.sqlite import (
     SqliteApiKeyRepository,
@@ -67,6 +68,8 @@ class LocalRuntime:
             webhook_secrets=SqliteWebhookSecretRepository(self.db),
             http=GuardedHttp(settings.outbound),
             integrations=SqliteIntegrationRepository(self.db),
+            mailer=(SmtpMailer(settings.smtp, settings.mail_from) if settings.smtp is not None
+                    else OutboxMailer(data_dir / "outbox", settings.mail_from)),
         )
         self.engine.attach(self.ports, executions)
         # Platform events start event-triggered workflows, as the dispatch function does on AWS.
