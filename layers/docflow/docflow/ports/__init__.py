@@ -276,6 +276,14 @@ class _NoWebhookSecrets:
         raise DocflowError("this runtime has no webhook secret store")
 
 
+def _guarded_http() -> OutboundHttp:
+    # Imported here: ports declare, adapters implement; the default is the guard with no
+    # allowlist (refuses every non-public address), never an unguarded client.
+    from docflow.adapters.http_out import GuardedHttp
+
+    return GuardedHttp()
+
+
 @dataclass
 class Ports:
     """Everything a use-case may touch, built by one composition root per runtime."""
@@ -293,6 +301,8 @@ class Ports:
     schedules: ScheduleRepository | None = None
     scheduler: Scheduler | None = None
     webhook_secrets: WebhookSecretRepository = field(default_factory=_NoWebhookSecrets)
+    # Every request to a user-supplied URL (integrations, outbound webhooks): the SSRF guard.
+    http: OutboundHttp = field(default_factory=_guarded_http)
     # Outbound webhooks (usecases/outbound_webhooks.py); None where a runtime has not wired them.
     webhook_subscriptions: WebhookSubscriptionRepository | None = None
     webhook_deliveries: DeliveryRepository | None = None

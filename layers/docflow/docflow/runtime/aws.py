@@ -20,6 +20,7 @@ from docflow.adapters.aws.s3 import S3BlobStore, S3InboxObject
 from docflow.adapters.aws.scheduler import EventBridgeScheduler, ScheduleTarget
 from docflow.adapters.aws.stepfunctions import StepFunctionsLauncher
 from docflow.adapters.compute import InlineCompute
+from docflow.adapters.http_out import GuardedHttp
 from docflow.domain.errors import DocflowError
 from docflow.domain.models import Execution
 from docflow.domain.schedules import Schedule
@@ -76,6 +77,7 @@ def ports() -> Ports:
         schedules=DynamoScheduleRepository(clients.dynamodb, settings.table),
         scheduler=_scheduler(settings),
         webhook_secrets=DynamoWebhookSecretRepository(clients.dynamodb, settings.table),
+        http=GuardedHttp(settings.outbound),
     )
 
 

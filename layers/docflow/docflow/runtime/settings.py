@@ -6,7 +6,9 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from docflow.adapters.http_out import OutboundSettings
 from docflow.domain.limits import Limits
+from docflow.domain.ssrf import Allowlist
 
 
 def _env_int(name: str, default: int) -> int:
@@ -17,6 +19,38 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number, not {raw!r}") from None
+    if not value > 0:
+        raise SystemExit(f"{name} must be more than 0, not {raw!r}")
+    return value
+
+
+def outbound_from_env() -> OutboundSettings:
+    """The SSRF guard's settings: DOCFLOW_OUTBOUND_ALLOW (comma-separated CIDRs and host names the
+    guard lets through although they are not public, e.g. `127.0.0.1/32` for a local receiver),
+    DOCFLOW_OUTBOUND_CONNECT_TIMEOUT_SECONDS, DOCFLOW_OUTBOUND_TIMEOUT_SECONDS (a whole request),
+    DOCFLOW_OUTBOUND_MAX_RESPONSE_BYTES (what is read of a response)."""
+    defaults = OutboundSettings()
+    try:
+        allow = Allowlist.parse(os.environ.get("DOCFLOW_OUTBOUND_ALLOW"))
+    except ValueError as exc:
+        raise SystemExit(f"DOCFLOW_OUTBOUND_ALLOW: {exc}") from None
+    return OutboundSettings(
+        allow=allow,
+        connect_timeout_seconds=_env_float("DOCFLOW_OUTBOUND_CONNECT_TIMEOUT_SECONDS",
+                                           defaults.connect_timeout_seconds),
+        timeout_seconds=_env_float("DOCFLOW_OUTBOUND_TIMEOUT_SECONDS", defaults.timeout_seconds),
+        max_response_bytes=_env_int("DOCFLOW_OUTBOUND_MAX_RESPONSE_BYTES", defaults.max_response_bytes),
+    )
 
 
 def limits_from_env() -> Limits:
@@ -37,6 +71,7 @@ class LocalSettings:
     limits: Limits = field(default_factory=Limits)
     # How often the drop-folder watcher looks at <data-dir>/inbox/ (0 turns it off).
     inbox_poll_ms: int = 500
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
 
     @classmethod
     def from_env(cls, **overrides: object) -> LocalSettings:
@@ -49,6 +84,7 @@ class LocalSettings:
             "api_key": os.environ.get("DOCFLOW_API_KEY") or None,
             "limits": limits_from_env(),
             "inbox_poll_ms": _env_int("DOCFLOW_INBOX_POLL_MS", 500),
+            "outbound": outbound_from_env(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -66,6 +102,7 @@ class AwsSettings:
     schedule_target_arn: str | None = None
     scheduler_role_arn: str | None = None
     schedule_dlq_arn: str | None = None
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
 
     @classmethod
     def from_env(cls) -> AwsSettings:
@@ -76,4 +113,5 @@ class AwsSettings:
                    schedule_group=os.environ.get("DOCFLOW_SCHEDULE_GROUP") or None,
                    schedule_target_arn=os.environ.get("DOCFLOW_SCHEDULE_TARGET_ARN") or None,
                    scheduler_role_arn=os.environ.get("DOCFLOW_SCHEDULER_ROLE_ARN") or None,
-                   schedule_dlq_arn=os.environ.get("DOCFLOW_SCHEDULE_DLQ_ARN") or None)
+                   schedule_dlq_arn=os.environ.get("DOCFLOW_SCHEDULE_DLQ_ARN") or None,
+                   outbound=outbound_from_env())

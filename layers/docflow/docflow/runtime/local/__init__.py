@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 from docflow.adapters.compute import InlineCompute, ProcessCompute
+from docflow.adapters.http_out import GuardedHttp
 from docflow.adapters.local.events import InProcessEventBus
 from docflow.adapters.local.files import LocalBlobStore
 from docflow.adapters.local.scheduler import LocalScheduler
@@ -63,6 +64,7 @@ class LocalRuntime:
             schedules=self.schedules,
             scheduler=LocalScheduler(),
             webhook_secrets=SqliteWebhookSecretRepository(self.db),
+            http=GuardedHttp(settings.outbound),
         )
         self.engine.attach(self.ports, executions)
         # Platform events start event-triggered workflows, as the dispatch function does on AWS.
