@@ -13,10 +13,12 @@ import pytest
 from docflow.ports import (
     ApiKeyRepository,
     BlobStore,
+    DeliveryRepository,
     DocumentRepository,
     ExecutionRepository,
     ScheduleRepository,
     WebhookSecretRepository,
+    WebhookSubscriptionRepository,
     WorkflowRepository,
 )
 
@@ -36,6 +38,8 @@ class Store:
     # AWS operation names called during the test (empty for the local store).
     operations: list[str] = field(default_factory=list)
     schedules: ScheduleRepository | None = None
+    webhook_subscriptions: WebhookSubscriptionRepository | None = None
+    webhook_deliveries: DeliveryRepository | None = None
 
 
 @pytest.fixture
@@ -61,6 +65,10 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
         create_table,
     )
     from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
+    from docflow.adapters.aws.dynamodb_subscriptions import (
+        DynamoDeliveryRepository,
+        DynamoWebhookSubscriptionRepository,
+    )
     from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
     from docflow.adapters.aws.s3 import S3BlobStore
 
@@ -91,6 +99,8 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
             webhook_secrets=DynamoWebhookSecretRepository(clients.dynamodb, TABLE),
             operations=operations,
             schedules=DynamoScheduleRepository(clients.dynamodb, TABLE),
+            webhook_subscriptions=DynamoWebhookSubscriptionRepository(clients.dynamodb, TABLE),
+            webhook_deliveries=DynamoDeliveryRepository(clients.dynamodb, TABLE),
         )
     assert "Scan" not in operations
 
@@ -105,6 +115,10 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
         SqliteWorkflowRepository,
     )
     from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
+    from docflow.adapters.local.sqlite_subscriptions import (
+        SqliteDeliveryRepository,
+        SqliteWebhookSubscriptionRepository,
+    )
     from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 
     db = SqliteDatabase(tmp_path / "docflow.sqlite3")
@@ -119,6 +133,8 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
             blobs=blobs,
             schedules=SqliteScheduleRepository(db),
             webhook_secrets=SqliteWebhookSecretRepository(db),
+            webhook_subscriptions=SqliteWebhookSubscriptionRepository(db),
+            webhook_deliveries=SqliteDeliveryRepository(db),
         )
     finally:
         db.close()

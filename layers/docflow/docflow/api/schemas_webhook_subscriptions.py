@@ -16,10 +16,14 @@ EventName = Literal["execution.processing", "execution.review", "execution.compl
                     "execution.canceled", "*"]
 
 
+def _every_event() -> list[EventName]:
+    return ["*"]
+
+
 class SubscriptionIn(RequestBody):
     url: str = Field(min_length=1, max_length=2048, examples=["https://example.com/docflow-events"],
                      description="http(s) URL that receives a signed POST per event")
-    events: list[EventName] = Field(default_factory=lambda: ["*"], min_length=1, max_length=6,
+    events: list[EventName] = Field(default_factory=_every_event, min_length=1, max_length=6,
                                     description="Event types to deliver; `*` for all of them")
     workflow_id: str | None = Field(default=None, max_length=128,
                                     description="Only events of this workflow's runs (default: every workflow)")
