@@ -77,6 +77,13 @@ def _deliveries(api: Api, subscription_id: str) -> list[dict[str, Any]]:
     return list(response.json()["items"])
 
 
+def _logged(api: Api, subscription_id: str, attempts: int) -> Callable[[], dict[str, Any] | None]:
+    def probe() -> dict[str, Any] | None:
+        return next((d for d in _deliveries(api, subscription_id) if len(d["attempts"]) == attempts), None)
+
+    return probe
+
+
 def _subscribe(api: Api, url: str, **fields: Any) -> dict[str, Any]:
     created = api.post("/v1/webhooks", json={"url": url, **fields})
     assert created.status_code == 201, created.text
@@ -94,14 +101,12 @@ def test_given_a_receiver_failing_twice_when_a_run_completes_then_three_signed_a
                                   description="invoices")
         execution_id = _run(api)
 
-        for n in (1, 2, 3):
-            _until(lambda n=n: len(receiver.requests) >= n, f"attempt {n}")  # type: ignore[misc]
-            if n < 3:
-                pending = _until(lambda: next((d for d in _deliveries(api, subscription["id"])
-                                               if len(d["attempts"]) == n), None), f"attempt {n} logged")
-                assert pending["status"] == "pending" and pending["next_attempt_at"] is not None
-                clock.now += timedelta(hours=1)
-                server.runtime.webhooks.wake()
+        for n in (1, 2):
+            pending = _until(_logged(api, subscription["id"], n), f"attempt {n} logged")
+            assert pending["status"] == "pending" and pending["next_attempt_at"] is not None
+            assert len(receiver.requests) == n  # the retry waits for its time
+            clock.now += timedelta(hours=1)
+            server.runtime.webhooks.wake()
         done = _until(lambda: next((d for d in _deliveries(api, subscription["id"]) if d["status"] == "succeeded"),
                                    None), "succeeded")
     finally:

@@ -14,6 +14,7 @@ from docflow.adapters.aws.dynamodb import (
     DynamoWorkflowRepository,
 )
 from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
+from docflow.adapters.aws.dynamodb_subscriptions import DynamoDeliveryRepository, DynamoWebhookSubscriptionRepository
 from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
 from docflow.adapters.aws.events import EventBridgePublisher
 from docflow.adapters.aws.s3 import S3BlobStore, S3InboxObject
@@ -23,8 +24,9 @@ from docflow.adapters.compute import InlineCompute
 from docflow.adapters.http_out import GuardedHttp
 from docflow.domain.errors import DocflowError
 from docflow.domain.models import Execution
+from docflow.domain.outbound_webhooks import Delivery
 from docflow.domain.schedules import Schedule
-from docflow.ports import Ports, Scheduler
+from docflow.ports import DeliveryQueue, Ports, Scheduler
 from docflow.runtime.settings import AwsSettings
 
 
@@ -46,6 +48,21 @@ class _NoScheduler:
 
     def delete(self, workspace_id: str, workflow_id: str) -> None:
         raise DocflowError("this function cannot delete schedules (DOCFLOW_SCHEDULE_GROUP is not set)")
+
+
+class _NoDeliveryQueue:
+    """For functions without the queue setting (only the webhook functions enqueue deliveries)."""
+
+    def enqueue(self, delivery: Delivery) -> None:
+        raise DocflowError("this function cannot enqueue webhook deliveries (DOCFLOW_WEBHOOK_QUEUE_URL is not set)")
+
+
+def _delivery_queue(settings: AwsSettings) -> DeliveryQueue:
+    if not settings.webhook_queue_url:
+        return _NoDeliveryQueue()
+    from docflow.adapters.aws.sqs import SqsDeliveryQueue, make_sqs_client  # only the webhook functions pay for it
+
+    return SqsDeliveryQueue(make_sqs_client(), settings.webhook_queue_url)
 
 
 def _scheduler(settings: AwsSettings) -> Scheduler:
@@ -78,6 +95,9 @@ def ports() -> Ports:
         scheduler=_scheduler(settings),
         webhook_secrets=DynamoWebhookSecretRepository(clients.dynamodb, settings.table),
         http=GuardedHttp(settings.outbound),
+        webhook_subscriptions=DynamoWebhookSubscriptionRepository(clients.dynamodb, settings.table),
+        webhook_deliveries=DynamoDeliveryRepository(clients.dynamodb, settings.table),
+        delivery_queue=_delivery_queue(settings),
     )
 
 

@@ -103,6 +103,9 @@ class AwsSettings:
     scheduler_role_arn: str | None = None
     schedule_dlq_arn: str | None = None
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    # Outbound webhooks (template.yaml `# --- outbound webhooks`): the delivery queue, set on the
+    # fan-out and deliverer functions only.
+    webhook_queue_url: str | None = None
 
     @classmethod
     def from_env(cls) -> AwsSettings:
@@ -114,4 +117,5 @@ class AwsSettings:
                    schedule_target_arn=os.environ.get("DOCFLOW_SCHEDULE_TARGET_ARN") or None,
                    scheduler_role_arn=os.environ.get("DOCFLOW_SCHEDULER_ROLE_ARN") or None,
                    schedule_dlq_arn=os.environ.get("DOCFLOW_SCHEDULE_DLQ_ARN") or None,
-                   outbound=outbound_from_env())
+                   outbound=outbound_from_env(),
+                   webhook_queue_url=os.environ.get("DOCFLOW_WEBHOOK_QUEUE_URL") or None)

@@ -18,7 +18,7 @@ from typing import Any
 from standardwebhooks import Webhook
 
 from docflow.domain.clock import iso, utc_now
-from docflow.domain.errors import DeliveryTransient, DocflowError, NotFound, UrlRefused
+from docflow.domain.errors import Conflict, DeliveryTransient, DocflowError, NotFound, UrlRefused
 from docflow.domain.models import Execution, Page
 from docflow.domain.outbound_webhooks import (
     EVENT_TYPES,
@@ -257,3 +257,38 @@ def _give_up(deliveries: DeliveryRepository, delivery: Delivery, now: datetime, 
     return deliveries.save(delivery.model_copy(update={
         "attempts": [*delivery.attempts, attempt], "status": DeliveryStatus.FAILED, "next_attempt_at": None,
         "updated_at": now}))
+
+
+# --- a queued attempt (AWS: one SQS message) -----------------------------------------------
+
+def deliver_queued(ports: Ports, workspace_id: str, subscription_id: str, delivery_id: str, attempt: int,
+                   redelivered: bool, now: datetime | None = None) -> Delivery | None:
+    """One message of the delivery queue, meant for attempt number `attempt` (0-based). Makes the
+    attempt when it is due and enqueues the next one while the delivery is pending. A message whose
+    attempt was already recorded is dropped, unless the queue redelivered it: then the worker that
+    recorded the attempt may have died before it enqueued the follow-up, so it is enqueued here.
+    Returns the delivery as it stands (None: unknown, or another worker's attempt won the race)."""
+    moment = now or utc_now()
+    queue = _queue(ports)
+    try:
+        delivery = _deliveries(ports).get(workspace_id, subscription_id, delivery_id)
+    except NotFound:
+        log.warning("webhook delivery %s is gone; message dropped", delivery_id)
+        return None
+    if delivery.status != DeliveryStatus.PENDING:
+        return delivery
+    made = len(delivery.attempts)
+    if made != attempt:
+        if redelivered and made == attempt + 1:
+            queue.enqueue(delivery)
+        return delivery
+    if not delivery.due(moment):
+        queue.enqueue(delivery)  # a wait longer than the queue's longest delay: hop again
+        return delivery
+    try:
+        stored = attempt_delivery(ports, delivery, moment)
+    except Conflict:
+        return None
+    if stored.status == DeliveryStatus.PENDING:
+        queue.enqueue(stored)
+    return stored
