@@ -4,6 +4,12 @@ deliverer loop driven by a fake clock so retries are due without waiting for the
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import re
+import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -11,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from docflow_testing import API_KEY, INVOICE_WORKFLOW, Api, invoice_pdf
+from docflow_testing import API_KEY, INVOICE_WORKFLOW, ROOT, Api, invoice_pdf
 from receiver import Receiver, Recorded, Reply
 from standardwebhooks import Webhook
 
@@ -187,3 +193,33 @@ def test_given_the_subscription_api_then_secret_shown_once_urls_checked_and_work
 
     assert api.request("DELETE", f"/v1/webhooks/{created['id']}").status_code == 204
     assert api.get(f"/v1/webhooks/{created['id']}").status_code == 404
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_given_the_readme_when_its_webhook_examples_run_as_written_then_a_verified_delivery(
+        tmp_path: Path, receiver: Receiver) -> None:
+    from test_readme import marked_block, walkthrough
+
+    server = _server(tmp_path / "data", FakeClock())
+    try:
+        (tmp_path / "invoice.pdf").write_bytes(invoice_pdf())
+        script = walkthrough() + marked_block("outbound-webhooks") + 'echo "$HOOK_SECRET"\n'
+        env = {**os.environ, "API": server.url, "DOCFLOW_API_KEY": API_KEY, "HOOK_URL": receiver.url("/docflow")}
+        done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr + done.stdout
+    *_, status_code, secret = done.stdout.strip().splitlines()
+    assert status_code == "200" and secret.startswith("whsec_")
+
+    readme = (ROOT / "README.md").read_text()
+    verify = re.search(r"<!-- webhook-verify:start -->\s*```python\n(.*?)```\s*<!-- webhook-verify:end -->",
+                       readme, re.S)
+    assert verify and len([line for line in verify.group(1).splitlines() if line.strip()]) <= 5
+    [request] = receiver.requests
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(verify.group(1), {"HOOK_SECRET": secret, "body": request.body, "headers": request.headers})
+    kind, execution_id, status = printed.getvalue().split()
+    assert kind == "execution.completed" and execution_id.startswith("exe_") and status == "completed"

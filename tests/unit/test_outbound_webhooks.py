@@ -228,3 +228,29 @@ def test_given_a_deleted_subscription_when_its_delivery_is_due_then_failed_witho
     done = cases.attempt_delivery(world.ports, delivery, T0)
     assert done.status == DeliveryStatus.FAILED and world.http.sent == []
     assert done.attempts == [Attempt(at=T0, status_code=None, error="the subscription was deleted", duration_ms=0)]
+
+
+# --- the events that were not published before -------------------------------------------------
+
+class _NoOrchestrator:
+    def launch(self, execution: Execution) -> None:
+        pass
+
+    def cancel(self, execution: Execution) -> None:
+        pass
+
+
+def test_given_a_queued_run_when_canceled_twice_then_execution_canceled_is_published_once(world: World) -> None:
+    from docflow.usecases.executions import cancel_execution
+
+    world.ports.launcher = _NoOrchestrator()
+    queued = world.ports.executions.add(Execution(
+        workflow_id=world.workflow_id, workflow_version=1, workspace_id=WS, documents=["doc_1"],
+        status_history=[StatusChange(status=ExecutionStatus.QUEUED, time=T0)]))
+    bus = world.ports.events
+    assert isinstance(bus, InProcessEventBus)
+    cancel_execution(world.ports, WS, world.workflow_id, queued.id)
+    cancel_execution(world.ports, WS, world.workflow_id, queued.id)
+    canceled = [e for e in bus.recent if e.detail_type == "execution.canceled"]
+    assert len(canceled) == 1 and canceled[0].detail["execution_id"] == queued.id
+    assert canceled[0].detail["status"] == "canceled" and canceled[0].workspace_id == WS
