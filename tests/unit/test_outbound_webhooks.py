@@ -254,3 +254,41 @@ def test_given_a_queued_run_when_canceled_twice_then_execution_canceled_is_publi
     canceled = [e for e in bus.recent if e.detail_type == "execution.canceled"]
     assert len(canceled) == 1 and canceled[0].detail["execution_id"] == queued.id
     assert canceled[0].detail["status"] == "canceled" and canceled[0].workspace_id == WS
+
+
+# --- a queued attempt (the AWS deliverer's use-case) -------------------------------------------
+
+def test_given_a_message_for_a_retry_hours_away_when_it_arrives_then_it_is_enqueued_again_unsent(
+        world: World) -> None:
+    _subscribe(world)
+    world.http.answers = [*[500] * 6, 200]
+    delivery = cases.fan_out(world.ports, _event(world), execution_data)[0]
+    for _ in range(6):  # six failures: the next wait is 2 h, longer than one SQS delay (15 min)
+        delivery = cases.attempt_delivery(world.ports, delivery, delivery.next_attempt_at)
+    assert delivery.next_attempt_at is not None
+    world.queue.enqueued.clear()
+    sent = len(world.http.sent)
+
+    early = cases.deliver_queued(world.ports, WS, delivery.subscription_id, delivery.id, 6, redelivered=False,
+                                 now=delivery.next_attempt_at - timedelta(minutes=30))
+    assert early == delivery and len(world.http.sent) == sent and world.queue.enqueued == [delivery]
+
+    done = cases.deliver_queued(world.ports, WS, delivery.subscription_id, delivery.id, 6, redelivered=False,
+                                now=delivery.next_attempt_at)
+    assert done is not None and done.status == DeliveryStatus.SUCCEEDED and len(world.http.sent) == sent + 1
+    assert len(world.queue.enqueued) == 1  # nothing more to enqueue once it succeeded
+
+
+def test_given_a_recorded_attempt_when_its_message_comes_again_then_only_a_redelivery_enqueues_the_next(
+        world: World) -> None:
+    _subscribe(world)
+    world.http.answers = [500]
+    delivery = cases.fan_out(world.ports, _event(world), execution_data)[0]
+    delivery = cases.attempt_delivery(world.ports, delivery, delivery.created_at)  # attempt 0, recorded
+    world.queue.enqueued.clear()
+    # A duplicate copy of message 0: dropped.
+    cases.deliver_queued(world.ports, WS, delivery.subscription_id, delivery.id, 0, redelivered=False)
+    assert world.queue.enqueued == [] and len(world.http.sent) == 1
+    # Message 0 received again (its worker died after recording, maybe before enqueueing message 1).
+    cases.deliver_queued(world.ports, WS, delivery.subscription_id, delivery.id, 0, redelivered=True)
+    assert [len(d.attempts) for d in world.queue.enqueued] == [1] and len(world.http.sent) == 1
