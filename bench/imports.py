@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from bench.common import ROOT, aws_env, median, ms
 from bench.table import Row
 
-HANDLERS = ("api", "authorizer", "step", "uploads", "ingest", "dispatch", "schedule_target")
+HANDLERS = ("api", "authorizer", "step", "uploads", "ingest", "dispatch", "schedule_target", "webhook_fanout",
+            "webhook_deliverer")
 TARGET = 1.25
 
 _TIMED = """

@@ -40,6 +40,8 @@ class Seed:
     key_prefixes: list[str]
     b_workflow_id: str
     schedule_id: str = ""
+    webhook_id: str = ""
+    webhook_secret: str = ""
 
     def ids(self) -> dict[str, str]:
         """A's ids, each with the prefix of its kind (to make an unknown id of the same shape)."""
@@ -47,11 +49,13 @@ class Seed:
         found.update({key_id: "key" for key_id in self.key_ids})
         if self.schedule_id:
             found[self.schedule_id] = "sch"
+        if self.webhook_id:
+            found[self.webhook_id] = "whk"
         return found
 
     def secrets(self) -> list[str]:
         return [*self.ids(), self.workflow_name, self.document_name, self.execution_name, self.key_name,
-                self.key_secret, API_KEY, *self.key_prefixes]
+                self.key_secret, API_KEY, *self.key_prefixes, *([self.webhook_secret] if self.webhook_secret else [])]
 
 
 @dataclass
@@ -89,6 +93,10 @@ def seed(a: Any, b: Any) -> Seed:
                        json={**SCHEDULE, "cron_expression": "0 3 29 2 *", "input": {"document_id": document_id}})
     assert scheduled.status_code == 201, scheduled.text
 
+    # A's webhook subscription: disabled, and to a public address literal (no DNS; nothing is sent).
+    subscribed = a.post("/v1/webhooks", json={**WEBHOOK, "workflow_id": workflow_id})
+    assert subscribed.status_code == 201, subscribed.text
+
     key_name = f"A-secret-key-{_token()}"
     issued = a.post("/v1/api-keys", json={"name": key_name})
     assert issued.status_code == 201, issued.text
@@ -101,12 +109,14 @@ def seed(a: Any, b: Any) -> Seed:
                 document_name=document_name, execution_id=execution_id, execution_name=execution_name,
                 key_ids=[k["id"] for k in keys], key_name=key_name, key_secret=issued.json()["key"],
                 key_prefixes=[k["prefix"] for k in keys], b_workflow_id=b_workflow.json()["id"],
-                schedule_id=scheduled.json()["id"])
+                schedule_id=scheduled.json()["id"], webhook_id=subscribed.json()["id"],
+                webhook_secret=subscribed.json()["secret"])
 
 
 # --- the probes, keyed by (METHOD, path with every parameter written `{}`) ---------------------
 
 SCHEDULE = {"cron_expression": "0 9 * * 1-5", "timezone": "America/New_York", "enabled": True}
+WEBHOOK = {"url": "https://93.184.215.14/docflow-walk", "events": ["*"], "enabled": False}
 
 
 def probes_for(s: Seed) -> dict[tuple[str, str], list[Probe]]:
@@ -182,8 +192,12 @@ def probes_for(s: Seed) -> dict[tuple[str, str], list[Probe]]:
         ("DELETE", "/v1/workflows/integrations"): [Probe("DELETE", "/v1/workflows/integrations", HIDDEN,
                                                          query={"id": key})],
         ("GET", "/v1/webhooks"): [Probe("GET", "/v1/webhooks", OWN)],
-        ("POST", "/v1/webhooks"): [Probe("POST", "/v1/webhooks", OWN, {"url": "https://example.com/b"})],
-        ("DELETE", "/v1/webhooks/{}"): [Probe("DELETE", f"/v1/webhooks/{key}", HIDDEN)],
+        ("POST", "/v1/webhooks"): [Probe("POST", "/v1/webhooks", OWN, WEBHOOK),
+                                   Probe("POST", "/v1/webhooks", HIDDEN, {**WEBHOOK, "workflow_id": wf})],
+        ("GET", "/v1/webhooks/{}"): [Probe("GET", f"/v1/webhooks/{s.webhook_id or key}", HIDDEN)],
+        ("GET", "/v1/webhooks/{}/deliveries"): [Probe("GET", f"/v1/webhooks/{s.webhook_id or key}/deliveries",
+                                                      HIDDEN)],
+        ("DELETE", "/v1/webhooks/{}"): [Probe("DELETE", f"/v1/webhooks/{s.webhook_id or key}", HIDDEN)],
         # Signed with the workflow's secret, not an API key: B's key opens nothing of A's.
         ("POST", "/v1/hooks/{}"): [Probe("POST", f"/v1/hooks/{wf}", REFUSED, {"document_id": doc}),
                                    Probe("POST", f"/v1/hooks/{b_wf}", REFUSED, {"document_id": doc})],

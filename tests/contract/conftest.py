@@ -13,11 +13,13 @@ import pytest
 from docflow.ports import (
     ApiKeyRepository,
     BlobStore,
+    DeliveryRepository,
     DocumentRepository,
     ExecutionRepository,
     IntegrationRepository,
     ScheduleRepository,
     WebhookSecretRepository,
+    WebhookSubscriptionRepository,
     WorkflowRepository,
 )
 
@@ -38,6 +40,8 @@ class Store:
     operations: list[str] = field(default_factory=list)
     schedules: ScheduleRepository | None = None
     integrations: IntegrationRepository | None = None
+    webhook_subscriptions: WebhookSubscriptionRepository | None = None
+    webhook_deliveries: DeliveryRepository | None = None
 
 
 @pytest.fixture
@@ -64,6 +68,10 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     )
     from docflow.adapters.aws.dynamodb_integrations import DynamoIntegrationRepository
     from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
+    from docflow.adapters.aws.dynamodb_subscriptions import (
+        DynamoDeliveryRepository,
+        DynamoWebhookSubscriptionRepository,
+    )
     from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
     from docflow.adapters.aws.s3 import S3BlobStore
 
@@ -95,6 +103,8 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
             operations=operations,
             schedules=DynamoScheduleRepository(clients.dynamodb, TABLE),
             integrations=DynamoIntegrationRepository(clients.dynamodb, TABLE),
+            webhook_subscriptions=DynamoWebhookSubscriptionRepository(clients.dynamodb, TABLE),
+            webhook_deliveries=DynamoDeliveryRepository(clients.dynamodb, TABLE),
         )
     assert "Scan" not in operations
 
@@ -110,6 +120,10 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
     )
     from docflow.adapters.local.sqlite_integrations import SqliteIntegrationRepository
     from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
+    from docflow.adapters.local.sqlite_subscriptions import (
+        SqliteDeliveryRepository,
+        SqliteWebhookSubscriptionRepository,
+    )
     from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 
     db = SqliteDatabase(tmp_path / "docflow.sqlite3")
@@ -125,6 +139,8 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
             schedules=SqliteScheduleRepository(db),
             webhook_secrets=SqliteWebhookSecretRepository(db),
             integrations=SqliteIntegrationRepository(db),
+            webhook_subscriptions=SqliteWebhookSubscriptionRepository(db),
+            webhook_deliveries=SqliteDeliveryRepository(db),
         )
     finally:
         db.close()

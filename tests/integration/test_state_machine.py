@@ -89,8 +89,9 @@ def test_document_runs_through_the_state_machine_to_completed(aws_stack: AwsStac
     assert document["status"] == "processed"
 
     events = _received(queue_url)
-    assert [e["detail-type"] for e in events] == ["document.uploaded", "extraction.completed",
-                                                  "document.processed", "execution.completed"]
+    assert [e["detail-type"] for e in events] == ["document.uploaded", "execution.processing",
+                                                  "extraction.completed", "document.processed",
+                                                  "execution.completed"]
     completed = events[-1]["detail"]
     assert completed["execution_id"] == execution["id"] and completed["workspace_id"] == "default"
     assert completed["output"]["values"]["invoice_number"] == "INV-2041"

@@ -24,7 +24,17 @@ from docflow import __version__
 from docflow.api.bodies import JSON, MULTIPART
 from docflow.api.context import refusal_of
 from docflow.api.openapi import BASIC, BEARER, ERROR_DESCRIPTIONS
-from docflow.api.routers import api_keys, documents, executions, hooks, integrations, meta, schedules, workflows
+from docflow.api.routers import (
+    api_keys,
+    documents,
+    executions,
+    hooks,
+    integrations,
+    meta,
+    schedules,
+    webhooks,
+    workflows,
+)
 from docflow.api.schemas import ExecutionStart
 from docflow.domain.errors import (
     BadRequest,
@@ -77,7 +87,7 @@ def create_app(ports: Ports) -> APIGatewayHttpResolver:
         })
     app.enable_swagger(path="/v1/docs", title=TITLE, version=__version__)
     for router in (api_keys.build(ports), workflows.build(ports), documents.build(ports), executions.build(ports),
-                   hooks.build(ports), schedules.build(ports), integrations.build(ports),
+                   hooks.build(ports), schedules.build(ports), integrations.build(ports), webhooks.build(ports),
                    meta.build(lambda: openapi_json(app))):
         app.include_router(router)
     app.use([_check_request])

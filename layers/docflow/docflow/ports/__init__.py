@@ -16,6 +16,7 @@ from docflow.domain.models import ApiKey, Document, Execution, ExecutionStatus, 
 
 if TYPE_CHECKING:  # annotations only: the handlers that never touch schedules don't import them
     from docflow.domain.integrations import Integration
+    from docflow.domain.outbound_webhooks import Delivery, Subscription
     from docflow.domain.schedules import Schedule
     from docflow.domain.webhooks import WebhookSecret
 
@@ -244,6 +245,48 @@ class Mailer(Protocol):
         """Raises DeliveryTransient when a retry may succeed, StepFailed when the message is refused."""
 
 
+class WebhookSubscriptionRepository(Protocol):
+    """Outbound webhook subscriptions, per workspace."""
+
+    def add(self, subscription: Subscription) -> None: ...
+    def get(self, workspace_id: str, subscription_id: str) -> Subscription:
+        """Raises NotFound."""
+    def list(self, workspace_id: str, limit: int, cursor: str | None) -> Page[Subscription]:
+        """Newest first (a Query of the workspace, never a Scan)."""
+    def delete(self, workspace_id: str, subscription_id: str) -> None:
+        """Raises NotFound."""
+
+
+class DeliveryRepository(Protocol):
+    """Deliveries of outbound webhooks, per subscription."""
+
+    def add(self, delivery: Delivery) -> bool:
+        """Stores a new delivery once per id: False (and nothing written) when the id is taken."""
+    def get(self, workspace_id: str, subscription_id: str, delivery_id: str) -> Delivery:
+        """Raises NotFound."""
+    def save(self, delivery: Delivery) -> Delivery:
+        """Conditional write: raises Conflict unless the stored revision is delivery.revision.
+        Returns the delivery as stored (revision + 1)."""
+    def list_for_subscription(self, workspace_id: str, subscription_id: str, limit: int,
+                              cursor: str | None) -> Page[Delivery]:
+        """Newest first."""
+
+
+class DueDeliveries(Protocol):
+    """Local mode only (the deliverer loop): on AWS the queue holds what is due, and finding
+    these would take a cross-workspace Scan."""
+
+    def list_due(self, now: datetime, limit: int) -> list[Delivery]:
+        """Pending deliveries of every workspace whose next attempt is at or before `now`, oldest first."""
+
+
+class DeliveryQueue(Protocol):
+    """What makes a pending delivery's next attempt happen at its `next_attempt_at`: an SQS
+    message (delayed) on AWS; locally a nudge to the deliverer loop, which reads the store."""
+
+    def enqueue(self, delivery: Delivery) -> None: ...
+
+
 class _NoWebhookSecrets:
     """The default until a composition root provides a store: fails loudly, never forgets a secret silently."""
 
@@ -288,3 +331,7 @@ class Ports:
     integrations: IntegrationRepository | None = None
     # E-mail integrations (steps/integration.py); None where a runtime has no mailer.
     mailer: Mailer | None = None
+    # Outbound webhooks (usecases/outbound_webhooks.py); None where a runtime has not wired them.
+    webhook_subscriptions: WebhookSubscriptionRepository | None = None
+    webhook_deliveries: DeliveryRepository | None = None
+    delivery_queue: DeliveryQueue | None = None

@@ -15,6 +15,7 @@ from docflow.adapters.aws.dynamodb import (
 )
 from docflow.adapters.aws.dynamodb_integrations import DynamoIntegrationRepository
 from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
+from docflow.adapters.aws.dynamodb_subscriptions import DynamoDeliveryRepository, DynamoWebhookSubscriptionRepository
 from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
 from docflow.adapters.aws.events import EventBridgePublisher
 from docflow.adapters.aws.s3 import S3BlobStore, S3InboxObject
@@ -25,8 +26,9 @@ from docflow.adapters.compute import InlineCompute
 from docflow.adapters.http_out import GuardedHttp
 from docflow.domain.errors import DocflowError
 from docflow.domain.models import Execution
+from docflow.domain.outbound_webhooks import Delivery
 from docflow.domain.schedules import Schedule
-from docflow.ports import Ports, Scheduler
+from docflow.ports import DeliveryQueue, Ports, Scheduler
 from docflow.runtime.settings import AwsSettings
 
 
@@ -48,6 +50,21 @@ class _NoScheduler:
 
     def delete(self, workspace_id: str, workflow_id: str) -> None:
         raise DocflowError("this function cannot delete schedules (DOCFLOW_SCHEDULE_GROUP is not set)")
+
+
+class _NoDeliveryQueue:
+    """For functions without the queue setting (only the webhook functions enqueue deliveries)."""
+
+    def enqueue(self, delivery: Delivery) -> None:
+        raise DocflowError("this function cannot enqueue webhook deliveries (DOCFLOW_WEBHOOK_QUEUE_URL is not set)")
+
+
+def _delivery_queue(settings: AwsSettings) -> DeliveryQueue:
+    if not settings.webhook_queue_url:
+        return _NoDeliveryQueue()
+    from docflow.adapters.aws.sqs import SqsDeliveryQueue, make_sqs_client  # only the webhook functions pay for it
+
+    return SqsDeliveryQueue(make_sqs_client(), settings.webhook_queue_url)
 
 
 def _scheduler(settings: AwsSettings) -> Scheduler:
@@ -82,6 +99,9 @@ def ports() -> Ports:
         http=GuardedHttp(settings.outbound),
         integrations=DynamoIntegrationRepository(clients.dynamodb, settings.table),
         mailer=SesMailer(make_ses_client, settings.mail_from) if settings.mail_from else None,
+        webhook_subscriptions=DynamoWebhookSubscriptionRepository(clients.dynamodb, settings.table),
+        webhook_deliveries=DynamoDeliveryRepository(clients.dynamodb, settings.table),
+        delivery_queue=_delivery_queue(settings),
     )
 
 

@@ -122,6 +122,9 @@ class AwsSettings:
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
     # The SES identity e-mail integrations send from (none: e-mail steps fail with email_unavailable).
     mail_from: str | None = None
+    # Outbound webhooks (template.yaml `# --- outbound webhooks`): the delivery queue, set on the
+    # fan-out and deliverer functions only.
+    webhook_queue_url: str | None = None
 
     @classmethod
     def from_env(cls) -> AwsSettings:
@@ -133,4 +136,5 @@ class AwsSettings:
                    schedule_target_arn=os.environ.get("DOCFLOW_SCHEDULE_TARGET_ARN") or None,
                    scheduler_role_arn=os.environ.get("DOCFLOW_SCHEDULER_ROLE_ARN") or None,
                    schedule_dlq_arn=os.environ.get("DOCFLOW_SCHEDULE_DLQ_ARN") or None,
-                   outbound=outbound_from_env(), mail_from=os.environ.get("DOCFLOW_MAIL_FROM") or None)
+                   outbound=outbound_from_env(), mail_from=os.environ.get("DOCFLOW_MAIL_FROM") or None,
+                   webhook_queue_url=os.environ.get("DOCFLOW_WEBHOOK_QUEUE_URL") or None)

@@ -205,6 +205,10 @@ def cancel_execution(ports: Ports, workspace_id: str, workflow_id: str, executio
         return move(current, ExecutionStatus.CANCELED, utc_now(), "canceled by request").model_copy(
             update={"error": ExecutionError(code="canceled", message="canceled by request")})
 
-    canceled = update_execution(ports, workspace_id, execution_id, cancel)
+    canceled, changed = change_execution(ports, workspace_id, execution_id, cancel)
     ports.launcher.cancel(canceled)
+    if changed:  # only the request that canceled it announces it
+        from docflow.usecases.run import _event_detail  # run.py imports this module
+
+        ports.events.publish("execution.canceled", workspace_id, _event_detail(ports, canceled))
     return canceled

@@ -83,6 +83,8 @@ def begin(ports: Ports, workspace_id: str, execution_id: str) -> Progress:
         return move(current, ExecutionStatus.PROCESSING, utc_now())
 
     execution = update_execution(ports, workspace_id, execution_id, start)
+    if execution.status == ExecutionStatus.PROCESSING:  # repeated on a redelivered begin: consumers dedupe
+        ports.events.publish("execution.processing", workspace_id, _event_detail(ports, execution))
     return _go_on(ports, execution)
 
 

@@ -22,10 +22,12 @@ from docflow.adapters.local.sqlite import (
 )
 from docflow.adapters.local.sqlite_integrations import SqliteIntegrationRepository
 from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
+from docflow.adapters.local.sqlite_subscriptions import SqliteDeliveryRepository, SqliteWebhookSubscriptionRepository
 from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 from docflow.ports import Ports
 from docflow.runtime.engine import LocalEngine
 from docflow.runtime.local.event_triggers import EventTriggerDispatcher
+from docflow.runtime.local.webhook_deliverer import WebhookDeliverer
 from docflow.runtime.settings import LocalSettings
 
 
@@ -53,6 +55,7 @@ class LocalRuntime:
         self.compute = ProcessCompute(settings.step_processes) if settings.step_processes > 0 else InlineCompute()
         executions = SqliteExecutionRepository(self.db, self.blobs, settings.limits.inline_output_bytes)
         self.schedules = SqliteScheduleRepository(self.db)
+        self.deliveries = SqliteDeliveryRepository(self.db)
         self.ports = Ports(
             keys=SqliteApiKeyRepository(self.db),
             workflows=SqliteWorkflowRepository(self.db),
@@ -70,13 +73,19 @@ class LocalRuntime:
             integrations=SqliteIntegrationRepository(self.db),
             mailer=(SmtpMailer(settings.smtp, settings.mail_from) if settings.smtp is not None
                     else OutboxMailer(data_dir / "outbox", settings.mail_from)),
+            webhook_subscriptions=SqliteWebhookSubscriptionRepository(self.db),
+            webhook_deliveries=self.deliveries,
         )
         self.engine.attach(self.ports, executions)
         # Platform events start event-triggered workflows, as the dispatch function does on AWS.
         self.event_triggers = EventTriggerDispatcher(self.ports, self.events).start()
+        # Execution events become stored webhook deliveries; the server starts the loop that sends them.
+        self.webhooks = WebhookDeliverer(self.ports, self.events, self.deliveries).listen()
+        self.ports.delivery_queue = self.webhooks
 
     def close(self) -> None:
         self.engine.shutdown()
         self.event_triggers.close()  # after the engine: events its last steps published are dispatched
+        self.webhooks.close()  # likewise stored as deliveries (sent after the next start)
         self.compute.close()
         self.db.close()

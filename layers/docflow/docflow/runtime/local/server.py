@@ -231,11 +231,13 @@ class RunningServer:
     def serve_forever(self) -> None:
         self.inbox.start()
         self.scheduler.start()
+        self.runtime.webhooks.start()
         self._server.run()
 
     def start(self) -> RunningServer:
         self.inbox.start()
         self.scheduler.start()
+        self.runtime.webhooks.start()
         self._thread = threading.Thread(target=self._server.run, name="docflow-http", daemon=True)
         self._thread.start()
         return self

@@ -1,0 +1,203 @@
+"""Outbound webhooks on AWS under moto: a real run on the stack publishes its execution events,
+a rule with the template's pattern captures them (moto cannot invoke Lambda targets), the fan-out
+function turns one into a message on the delivery queue, and the deliverer function sends it,
+through the real SSRF guard (allowlisted for 127.0.0.1), to a local receiver."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from docflow_testing import (
+    API_KEY,
+    INVOICE_WORKFLOW,
+    REGION,
+    ROOT,
+    AwsStack,
+    LambdaContextStub,
+    StackApi,
+    invoice_pdf,
+    load_handler,
+)
+from receiver import Receiver, Reply
+from standardwebhooks import Webhook
+
+from docflow.domain.outbound_webhooks import EVENT_TYPES
+from docflow.runtime import aws
+from docflow.usecases.keys import ensure_key
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads template.yaml with its short-form intrinsics (!Ref, !GetAtt, ...) as plain data."""
+
+
+_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: {suffix: (
+    loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode)
+    else loader.construct_mapping(node) if isinstance(node, yaml.MappingNode) else loader.construct_scalar(node))})
+
+
+def _resources() -> dict[str, Any]:
+    return dict(yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)["Resources"])
+
+
+def _rule_pattern() -> dict[str, Any]:
+    event = _resources()["WebhookFanoutFunction"]["Properties"]["Events"]["ExecutionEvent"]
+    assert event["Type"] == "EventBridgeRule" and event["Properties"]["EventBusName"] == {"Ref": "EventBus"}
+    return dict(event["Properties"]["Pattern"])
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def stack(aws_stack: AwsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[AwsStack, str]]:
+    """The stack plus the delivery queue (with its redrive policy) and the guard's allowlist, as
+    template.yaml sets them on the webhook functions."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    dlq = sqs.create_queue(QueueName="webhook-deliveries-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(QueueName="webhook-deliveries", Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5})})["QueueUrl"]
+    monkeypatch.setenv("DOCFLOW_WEBHOOK_QUEUE_URL", queue_url)
+    monkeypatch.setenv("DOCFLOW_OUTBOUND_ALLOW", "127.0.0.1/32")
+    aws.ports.cache_clear()
+    load_handler("api")._app.cache_clear()
+    ensure_key(aws.ports().keys, API_KEY)
+    yield aws_stack, str(queue_url)
+    aws.ports.cache_clear()
+
+
+def _capture(stack: AwsStack) -> str:
+    """A rule with the template's pattern on the stack's bus, delivering to an SQS queue: what the
+    fan-out function would be invoked with."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName="execution-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    stack.clients.events.put_rule(Name="execution-events", EventBusName=stack.bus,
+                                  EventPattern=json.dumps(_rule_pattern()))
+    stack.clients.events.put_targets(Rule="execution-events", EventBusName=stack.bus,
+                                     Targets=[{"Id": "capture", "Arn": arn}])
+    return str(queue_url)
+
+
+def _drain(queue_url: str) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    found: list[dict[str, Any]] = []
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                          AttributeNames=["All"]).get("Messages", []):
+        found.extend(messages)
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+    return found
+
+
+def _sqs_event(messages: list[dict[str, Any]], queue_url: str) -> dict[str, Any]:
+    """The event an SQS event source mapping invokes the deliverer with."""
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": {"ApproximateReceiveCount": m.get("Attributes", {}).get("ApproximateReceiveCount", "1"),
+                       "SentTimestamp": "0", "SenderId": "x", "ApproximateFirstReceiveTimestamp": "0"},
+        "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:{queue_url.rsplit('/', 1)[-1]}",
+        "awsRegion": REGION} for m in messages]}
+
+
+def _completed_run(stack: AwsStack) -> tuple[str, dict[str, Any]]:
+    """A real run on the stack; its execution.completed event as the rule delivers it."""
+    events = _capture(stack)
+    status, workflow = stack.http("POST", "/v1/workflows", body=INVOICE_WORKFLOW)
+    assert status == 201, workflow
+    api = StackApi(stack, API_KEY)
+    document_id = api.upload("invoice.pdf", invoice_pdf())
+    status, started = stack.http("POST", f"/v1/workflows/{workflow['id']}/executions",
+                                 body={"document_id": document_id, "metadata": {"customer": "acme"}})
+    assert status == 202, started
+    assert api.wait(started["id"])["status"] == "completed"
+    captured = [json.loads(m["Body"]) for m in _drain(events)]
+    assert sorted(e["detail-type"] for e in captured) == ["execution.completed", "execution.processing"]
+    return str(started["id"]), next(e for e in captured if e["detail-type"] == "execution.completed")
+
+
+def _subscribe(stack: AwsStack, url: str) -> dict[str, Any]:
+    status, created = stack.http("POST", "/v1/webhooks", body={"url": url, "events": ["execution.completed"]})
+    assert status == 201, created
+    return dict(created)
+
+
+def _deliveries(stack: AwsStack, subscription_id: str) -> list[dict[str, Any]]:
+    status, body = stack.http("GET", f"/v1/webhooks/{subscription_id}/deliveries")
+    assert status == 200, body
+    return list(body["items"])
+
+
+def test_given_the_template_rule_then_it_routes_every_execution_event_of_the_stack_bus() -> None:
+    pattern = _rule_pattern()
+    assert pattern["source"] == ["docflow"] and set(pattern["detail-type"]) == set(EVENT_TYPES)
+
+
+def test_given_a_subscription_when_a_run_completes_then_fanout_queues_and_the_deliverer_sends_it_signed(
+        stack: tuple[AwsStack, str], receiver: Receiver) -> None:
+    aws_stack, queue_url = stack
+    subscription = _subscribe(aws_stack, receiver.url("/docflow"))
+    execution_id, event = _completed_run(aws_stack)
+
+    fanned = load_handler("webhook_fanout").lambda_handler(event, LambdaContextStub())
+    again = load_handler("webhook_fanout").lambda_handler(event, LambdaContextStub())  # EventBridge redelivers
+    assert fanned["deliveries"] == again["deliveries"] and len(fanned["deliveries"]) == 1
+    messages = _drain(queue_url)
+    assert {json.loads(m["Body"])["delivery_id"] for m in messages} == set(fanned["deliveries"])
+    [pending] = _deliveries(aws_stack, subscription["id"])
+    assert pending["status"] == "pending" and pending["attempts"] == []
+
+    result = load_handler("webhook_deliverer").lambda_handler(_sqs_event(messages[:1], queue_url),
+                                                               LambdaContextStub())
+
+    assert result == {"batchItemFailures": []}
+    [request] = receiver.requests
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    body = Webhook(subscription["secret"]).verify(request.body, headers)
+    assert headers["webhook-id"] == pending["id"] and body["type"] == "execution.completed"
+    assert body["data"]["id"] == execution_id and body["data"]["metadata"] == {"customer": "acme"}
+    [done] = _deliveries(aws_stack, subscription["id"])
+    assert done["status"] == "succeeded" and [a["status_code"] for a in done["attempts"]] == [200]
+    # The duplicate message (the redelivered event enqueued it again) sends nothing more.
+    load_handler("webhook_deliverer").lambda_handler(_sqs_event(messages[1:], queue_url), LambdaContextStub())
+    assert len(receiver.requests) == 1 and _drain(queue_url) == []
+
+
+def test_given_a_failing_receiver_when_delivered_then_the_attempt_is_logged_and_a_delayed_message_queued(
+        stack: tuple[AwsStack, str], receiver: Receiver) -> None:
+    aws_stack, queue_url = stack
+    receiver.script(Reply(503, b"down for maintenance"))
+    subscription = _subscribe(aws_stack, receiver.url("/docflow"))
+    _, event = _completed_run(aws_stack)
+    load_handler("webhook_fanout").lambda_handler(event, LambdaContextStub())
+
+    result = load_handler("webhook_deliverer").lambda_handler(_sqs_event(_drain(queue_url), queue_url),
+                                                               LambdaContextStub())
+
+    assert result == {"batchItemFailures": []}  # a receiver's failure is not the handler's
+    [delivery] = _deliveries(aws_stack, subscription["id"])
+    assert delivery["status"] == "pending" and delivery["next_attempt_at"] is not None
+    assert [a["status_code"] for a in delivery["attempts"]] == [503]
+    assert "down for maintenance" in delivery["attempts"][0]["error"]
+    sqs = boto3.client("sqs", region_name=REGION)
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"  # the next attempt, ~5 s out
+    assert _drain(queue_url) == []
+
+
+def test_given_a_record_that_cannot_be_handled_then_only_it_is_reported_failed(stack: tuple[AwsStack, str]) -> None:
+    _, queue_url = stack
+    good = {"MessageId": "m-ok", "ReceiptHandle": "r1", "Body": json.dumps(
+        {"workspace_id": "default", "subscription_id": "whk_x", "delivery_id": "whd_gone", "attempt": 0})}
+    bad = {"MessageId": "m-bad", "ReceiptHandle": "r2", "Body": "not json"}
+    result = load_handler("webhook_deliverer").lambda_handler(_sqs_event([good, bad], queue_url), LambdaContextStub())
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
