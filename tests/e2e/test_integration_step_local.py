@@ -212,3 +212,29 @@ def test_given_no_smtp_host_when_an_email_step_runs_then_the_mail_lands_in_the_o
         assert "Done: INV-2041" in mail.get_payload(decode=True).decode()
     finally:
         server.stop()
+
+
+def test_given_a_step_naming_an_integration_type_when_run_then_the_workflows_one_integration_of_it_is_used(
+        tmp_path: Path) -> None:
+    server = _server(tmp_path)
+    try:
+        api = Api(server.url, API_KEY)
+        steps = [{"id": "parse", "type": "parse"},
+                 {"id": "extract", "type": "extract", "config": {"fields": INVOICE_FIELDS}},
+                 {"id": "notify", "type": "integration",
+                  "config": {"integration_type": "webhook", "template": "{{invoice_number}}"}}]
+        workflow_id = api.post("/v1/workflows", json={"name": "by type", "definition": {"steps": steps}}).json()["id"]
+        none_yet = _run(api, workflow_id)
+        assert none_yet["error"]["code"] == "integration_not_found" and "has none" in none_yet["error"]["message"]
+        with Receiver() as receiver:
+            made = api.post("/v1/workflows/integrations", json={
+                "workflow_id": workflow_id, "name": "erp", "integration_type": "webhook",
+                "config": {"url": receiver.url("/erp")}})
+            assert made.status_code == 201, made.text
+            assert _run(api, workflow_id)["status"] == "completed"
+            assert [json.loads(r.body)["text"] for r in receiver.requests] == ["INV-2041"]
+        refused = api.post("/v1/workflows", json={"name": "both", "definition": {"steps": [
+            {"id": "n", "type": "integration", "config": {"integration_id": "int_1", "integration_type": "slack"}}]}})
+        assert refused.status_code == 422 and "integration_id or integration_type" in refused.text
+    finally:
+        server.stop()

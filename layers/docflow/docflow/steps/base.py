@@ -49,6 +49,8 @@ class StepRun(Protocol):
         """Runs a picklable job (a plain-data function of a step module) where the runtime runs CPU work."""
     def integration(self, integration_id: str) -> Integration | None:
         """An integration of this run's workflow, None when there is none with this id."""
+    def integrations_of_type(self, integration_type: str) -> list[Integration]:
+        """The integrations of this run's workflow of one type."""
     def http(self, method: str, url: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         """One request through the SSRF guard: (status, the first bytes of the body). Raises
         UrlRefused, or DeliveryTransient for timeouts, connection errors, 429 and 5xx."""

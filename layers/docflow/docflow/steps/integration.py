@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from docflow.domain.errors import StepFailed, UrlRefused
-from docflow.domain.integrations import EmailConfig, Integration, SlackConfig, WebhookConfig
+from docflow.domain.integrations import EmailConfig, Integration, IntegrationType, SlackConfig, WebhookConfig
 from docflow.steps.base import StepKind, StepResult, StepRun
 from docflow.steps.templates import check_template, render
 
@@ -30,7 +30,11 @@ BODY_PREVIEW = 200
 class IntegrationStepConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    integration_id: str = Field(min_length=1, max_length=64, description="An integration of this workflow")
+    integration_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                       description="An integration of this workflow")
+    integration_type: IntegrationType | None = Field(
+        default=None, description="Instead of an id: the workflow's one integration of this type (templates use "
+                                  "it, so a workflow made from one runs once its integration exists)")
     template: str | None = Field(default=None, max_length=100_000,
                                  description="The message, e.g. `Invoice processed: {{invoice_number}}`")
 
@@ -38,6 +42,12 @@ class IntegrationStepConfig(BaseModel):
     @classmethod
     def _compiles(cls, template: str | None) -> str | None:
         return None if template is None else check_template(template)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> IntegrationStepConfig:
+        if (self.integration_id is None) == (self.integration_type is None):
+            raise ValueError("give integration_id or integration_type")
+        return self
 
 
 def _context(run: StepRun, values: dict[str, Any]) -> dict[str, Any]:
@@ -82,12 +92,25 @@ def _send(run: StepRun, integration: Integration, text: str, context: dict[str, 
     return status
 
 
+def _integration(run: StepRun, config: IntegrationStepConfig) -> Integration:
+    if config.integration_id is not None:
+        found = run.integration(config.integration_id)
+        if found is None:
+            raise StepFailed(f"integration {config.integration_id} does not exist in this workflow (create it with "
+                             "POST /v1/workflows/integrations)", code="integration_not_found",
+                             details=[{"integration_id": config.integration_id}])
+        return found
+    matching = run.integrations_of_type(str(config.integration_type))
+    if len(matching) != 1:
+        problem = "has none" if not matching else f"has {len(matching)}: name one with integration_id"
+        raise StepFailed(f"the step sends to this workflow's {config.integration_type} integration, and the workflow "
+                         f"{problem} (create one with POST /v1/workflows/integrations)", code="integration_not_found",
+                         details=[{"integration_type": config.integration_type, "found": len(matching)}])
+    return matching[0]
+
+
 def _execute(run: StepRun, config: IntegrationStepConfig) -> StepResult:
-    integration = run.integration(config.integration_id)
-    if integration is None:
-        raise StepFailed(f"integration {config.integration_id} does not exist in this workflow (create it with "
-                         "POST /v1/workflows/integrations?workflow_id=…)", code="integration_not_found",
-                         details=[{"integration_id": config.integration_id}])
+    integration = _integration(run, config)
     values, _ = run.values()
     context = _context(run, values)
     template = config.template

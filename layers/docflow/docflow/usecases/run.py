@@ -270,6 +270,20 @@ class _Run:
             return None
         return found if found.workflow_id == self._execution.workflow_id else None
 
+    def integrations_of_type(self, integration_type: str) -> list[Integration]:
+        if self._ports.integrations is None:
+            return []
+        execution = self._execution
+        found: list[Integration] = []
+        cursor: str | None = None
+        while True:
+            page = self._ports.integrations.list_for_workflow(execution.workspace_id, execution.workflow_id, 100,
+                                                              cursor)
+            found.extend(i for i in page.items if i.integration_type == integration_type)
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
+
     def http(self, method: str, url: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         response = self._ports.http.send(OutboundRequest(method=method, url=url, headers=headers, body=body))
         return response.status, response.body
