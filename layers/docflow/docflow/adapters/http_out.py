@@ -16,14 +16,14 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass, field
-
-import urllib3
-from urllib3.exceptions import HTTPError, NewConnectionError
-from urllib3.exceptions import TimeoutError as Urllib3Timeout
+from typing import TYPE_CHECKING
 
 from docflow.domain.errors import DeliveryTransient, UrlRefused
 from docflow.domain.ssrf import Allowlist, IPAddress, Refusal, Target, judge_addresses, parse_target
 from docflow.ports import OutboundRequest, OutboundResponse
+
+if TYPE_CHECKING:  # urllib3 is imported on the first send: the API's cold start does not pay for it
+    import urllib3
 
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024
 _CHUNK = 8192
@@ -81,6 +81,10 @@ class GuardedHttp:
     # --- sending -------------------------------------------------------------------------------
 
     def send(self, request: OutboundRequest) -> OutboundResponse:
+        import urllib3
+        from urllib3.exceptions import HTTPError, NewConnectionError
+        from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
         target, address = self._resolve(request.url, "url")
         total = min(request.timeout_seconds, self.settings.timeout_seconds)
         timeout = urllib3.Timeout(connect=min(self.settings.connect_timeout_seconds, total), read=total)
@@ -117,6 +121,8 @@ class GuardedHttp:
         return OutboundResponse(status=status, headers=dict(response.headers.items()), body=body)
 
     def _pool(self, target: Target, address: IPAddress, timeout: urllib3.Timeout) -> urllib3.HTTPConnectionPool:
+        import urllib3
+
         if target.scheme == "https":
             # TLS to the pinned address, but SNI and the certificate check are for the name.
             name = target.host

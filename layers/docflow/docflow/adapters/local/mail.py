@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
-import smtplib
 import uuid
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from docflow.domain.clock import utc_now
 from docflow.domain.errors import DeliveryTransient, StepFailed
 
+if TYPE_CHECKING:  # the mail modules are imported when a message is sent, not at start
+    from email.message import EmailMessage
+
 
 def message(sender: str, to: list[str], subject: str, body: str) -> EmailMessage:
+    from email.message import EmailMessage
+
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = sender, ", ".join(to), subject
     mail.set_content(body)
@@ -35,6 +39,8 @@ class SmtpMailer:
         self._settings, self._sender = settings, sender
 
     def send(self, to: list[str], subject: str, body: str) -> None:
+        import smtplib
+
         settings = self._settings
         try:
             with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds) as smtp:
