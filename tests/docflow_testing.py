@@ -35,17 +35,26 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("DOCFLOW_API_KEY", None)
 
 
+_HANDLERS_LOCK = threading.Lock()
+
+
 def load_handler(name: str) -> ModuleType:
-    """functions/<name>/app.py as a module (every function's module is called `app`)."""
+    """functions/<name>/app.py as a module (every function's module is called `app`). Under a
+    lock: threads delivering the same event at once must not see a module still being executed."""
     module_name = f"docflow_function_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    with _HANDLERS_LOCK:
+        if module_name in sys.modules:
+            return sys.modules[module_name]
+        spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]
+            raise
+        return module
 
 
 class LambdaContextStub:
@@ -312,3 +321,27 @@ def _invoke_in_process(stack_ref: dict[str, AwsStack]) -> Any:
         return json.dumps(result).encode()
 
     return invoke
+
+
+# --- template.yaml ----------------------------------------------------------------------------
+
+def template_resources() -> dict[str, Any]:
+    """template.yaml's Resources, CloudFormation's short tags (!Ref, !Sub, !GetAtt …) read as their
+    long forms ({"Ref": …}, {"Fn::Sub": …}), so tests can check rules and routes against it."""
+    import yaml
+
+    class CfnLoader(yaml.SafeLoader):
+        pass
+
+    def long_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+        name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+        if isinstance(node, yaml.ScalarNode):
+            return {name: loader.construct_scalar(node)}
+        if isinstance(node, yaml.SequenceNode):
+            return {name: loader.construct_sequence(node)}
+        assert isinstance(node, yaml.MappingNode)
+        return {name: loader.construct_mapping(node)}
+
+    CfnLoader.add_multi_constructor("!", long_form)
+    return dict(yaml.load((ROOT / "template.yaml").read_text(), Loader=CfnLoader)["Resources"])
+

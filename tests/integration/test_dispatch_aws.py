@@ -9,18 +9,17 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from docflow_testing import (
     API_KEY,
     EVENTS,
     INVOICE_WORKFLOW,
     REGION,
-    ROOT,
     AwsStack,
     LambdaContextStub,
     StackApi,
     invoice_pdf,
     load_handler,
+    template_resources,
 )
 
 from docflow.domain.event_triggers import PLATFORM_EVENTS
@@ -28,18 +27,8 @@ from docflow.runtime import aws
 from docflow.usecases.keys import ensure_key
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads template.yaml with its short-form intrinsics (!Ref, !GetAtt, ...) as plain data."""
-
-
-_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: {suffix: (
-    loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode)
-    else loader.construct_mapping(node) if isinstance(node, yaml.MappingNode) else loader.construct_scalar(node))})
-
-
 def _template_pattern() -> dict[str, Any]:
-    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)
-    event = template["Resources"]["DispatchFunction"]["Properties"]["Events"]["PlatformEvent"]
+    event = template_resources()["DispatchFunction"]["Properties"]["Events"]["PlatformEvent"]
     assert event["Type"] == "EventBridgeRule"
     assert event["Properties"]["EventBusName"] == {"Ref": "EventBus"}  # the stack's bus, not the default one
     return dict(event["Properties"]["Pattern"])

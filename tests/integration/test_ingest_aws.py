@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from docflow_testing import (
     API_KEY,
     EVENTS,
@@ -20,6 +19,7 @@ from docflow_testing import (
     LambdaContextStub,
     invoice_pdf,
     load_handler,
+    template_resources,
 )
 
 from docflow.runtime import aws
@@ -231,26 +231,8 @@ def test_given_a_key_with_a_space_when_the_event_carries_it_plain_or_encoded_the
 
 # --- the rule in template.yaml ------------------------------------------------------------------
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short tags (!Ref, !Sub, !GetAtt) as their long forms."""
-
-
-def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        return {name: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {name: loader.construct_sequence(node)}
-    assert isinstance(node, yaml.MappingNode)
-    return {name: loader.construct_mapping(node)}
-
-
-_CfnLoader.add_multi_constructor("!", _cfn_tag)
-
-
 def ingest_rule_pattern(bucket: str) -> dict[str, Any]:
-    template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
-    pattern = template["Resources"]["IngestFunction"]["Properties"]["Events"]["InboxObjectCreated"]["Properties"][
+    pattern = template_resources()["IngestFunction"]["Properties"]["Events"]["InboxObjectCreated"]["Properties"][
         "Pattern"]
     assert pattern["detail"]["bucket"]["name"] == [{"Ref": "Bucket"}]
     pattern["detail"]["bucket"]["name"] = [bucket]

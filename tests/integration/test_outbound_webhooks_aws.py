@@ -11,17 +11,16 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from docflow_testing import (
     API_KEY,
     INVOICE_WORKFLOW,
     REGION,
-    ROOT,
     AwsStack,
     LambdaContextStub,
     StackApi,
     invoice_pdf,
     load_handler,
+    template_resources,
 )
 from receiver import Receiver, Reply
 from standardwebhooks import Webhook
@@ -31,17 +30,8 @@ from docflow.runtime import aws
 from docflow.usecases.keys import ensure_key
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads template.yaml with its short-form intrinsics (!Ref, !GetAtt, ...) as plain data."""
-
-
-_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: {suffix: (
-    loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode)
-    else loader.construct_mapping(node) if isinstance(node, yaml.MappingNode) else loader.construct_scalar(node))})
-
-
 def _resources() -> dict[str, Any]:
-    return dict(yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)["Resources"])
+    return template_resources()
 
 
 def _rule_pattern() -> dict[str, Any]:

@@ -77,17 +77,11 @@ def test_given_unsigned_stale_or_oversized_webhooks_on_aws_then_refused(stack: A
 
 def test_given_the_template_then_the_hooks_route_skips_the_authorizer_as_is_public_says() -> None:
     """API Gateway and local mode agree on which routes need no API key."""
-    import yaml
-    from docflow_testing import ROOT
+    from docflow_testing import template_resources
 
     from docflow.api.app import is_public
 
-    class CfnLoader(yaml.SafeLoader):
-        pass
-
-    CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)  # !Ref, !Sub, ...: not needed here
-    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=CfnLoader)
-    events = template["Resources"]["ApiFunction"]["Properties"]["Events"]
+    events = template_resources()["ApiFunction"]["Properties"]["Events"]
     open_routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events.values()
                    if e["Properties"].get("Auth", {}).get("Authorizer") == "NONE"}
     assert ("POST", "/v1/hooks/{workflow_id}") in open_routes
