@@ -345,3 +345,23 @@ def template_resources() -> dict[str, Any]:
     CfnLoader.add_multi_constructor("!", long_form)
     return dict(yaml.load((ROOT / "template.yaml").read_text(), Loader=CfnLoader)["Resources"])
 
+
+# --- workflow templates -------------------------------------------------------------------------
+
+def run_template(api: Any, template_id: str, pdf: bytes, hook: str | None = None) -> dict[str, Any]:
+    """A workflow from a template (with a webhook integration at `hook`), run to completion on `pdf`
+    through any of the duck-typed clients (`Api` over HTTP, `StackApi` under moto)."""
+    created = api.post("/v1/workflows/templates", json={"template_id": template_id, "name": f"my {template_id}"})
+    assert created.status_code == 201, created.text
+    workflow = created.json()
+    assert workflow["name"] == f"my {template_id}" and workflow["version"] == 1
+    if hook is not None:
+        made = api.post("/v1/workflows/integrations", json={"workflow_id": workflow["id"], "name": "erp",
+                                                            "integration_type": "webhook", "config": {"url": hook}})
+        assert made.status_code == 201, made.text
+    document_id = api.upload(f"{template_id}.pdf", pdf)
+    started = api.post(f"/v1/workflows/{workflow['id']}/executions", json={"document_id": document_id})
+    assert started.status_code == 202, started.text
+    run = api.wait(started.json()["id"])
+    assert run["status"] == "completed", run
+    return dict(run)

@@ -6,27 +6,37 @@ through the real SSRF guard (allowlisted for 127.0.0.1), to a local receiver."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import samples
 from docflow_testing import (
     API_KEY,
+    CORPUS,
     INVOICE_WORKFLOW,
     REGION,
+    Api,
     AwsStack,
     LambdaContextStub,
     StackApi,
     invoice_pdf,
     load_handler,
+    run_template,
     template_resources,
 )
 from receiver import Receiver, Reply
 from standardwebhooks import Webhook
 
+from docflow.adapters.http_out import OutboundSettings
 from docflow.domain.outbound_webhooks import EVENT_TYPES
+from docflow.domain.ssrf import Allowlist
 from docflow.runtime import aws
+from docflow.runtime.local.server import RunningServer
+from docflow.runtime.settings import LocalSettings
 from docflow.usecases.keys import ensure_key
 
 
@@ -191,3 +201,63 @@ def test_given_a_record_that_cannot_be_handled_then_only_it_is_reported_failed(s
     bad = {"MessageId": "m-bad", "ReceiptHandle": "r2", "Body": "not json"}
     result = load_handler("webhook_deliverer").lambda_handler(_sqs_event([good, bad], queue_url), LambdaContextStub())
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
+
+
+# --- issue 11's end to end: the invoice template from a real PDF to a signed delivery and a Slack-format message
+
+def _log(run: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(e["step_id"], e["type"], e["status"], e["branch"], e["summary"]) for e in run["execution_log"]]
+
+
+def _signed(receiver: Receiver, path: str, secret: str) -> dict[str, Any]:
+    [request] = [r for r in receiver.requests if r.path == path]
+    return dict(Webhook(secret).verify(request.body, {k.lower(): v for k, v in request.headers.items()}))
+
+
+def _local_run(tmp_path: Path, receiver: Receiver, pdf: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    settings = LocalSettings(data_dir=tmp_path / "data", host="127.0.0.1", port=0, workers=2, api_key=API_KEY,
+                             outbound=OutboundSettings(allow=Allowlist.parse("127.0.0.1/32")))
+    server = RunningServer(settings).start()
+    try:
+        api = Api(server.url, API_KEY)
+        subscribed = api.post("/v1/webhooks", json={"url": receiver.url("/local-events"),
+                                                    "events": ["execution.completed"]})
+        assert subscribed.status_code == 201, subscribed.text
+        run = run_template(api, "invoice", pdf, receiver.url("/local-erp"))
+        deadline = time.monotonic() + 30
+        while not any(r.path == "/local-events" for r in receiver.requests):
+            assert time.monotonic() < deadline, "no signed delivery from local mode"
+            time.sleep(0.05)
+        return run, _signed(receiver, "/local-events", subscribed.json()["secret"])
+    finally:
+        server.stop()
+
+
+def test_given_the_invoice_template_when_a_real_pdf_runs_locally_and_on_aws_then_both_deliver_signed_and_log_alike(
+        stack: tuple[AwsStack, str], receiver: Receiver, tmp_path: Path) -> None:
+    aws_stack, queue_url = stack
+    corpus = CORPUS / "AmazonWebServices.pdf"
+    pdf = corpus.read_bytes() if corpus.exists() else samples.invoice_pdf()
+
+    events = _capture(aws_stack)
+    subscription = _subscribe(aws_stack, receiver.url("/aws-events"))
+    on_aws = run_template(StackApi(aws_stack, API_KEY), "invoice", pdf, receiver.url("/aws-erp"))
+    completed = next(json.loads(m["Body"]) for m in _drain(events)
+                     if json.loads(m["Body"])["detail-type"] == "execution.completed")
+    load_handler("webhook_fanout").lambda_handler(completed, LambdaContextStub())
+    result = load_handler("webhook_deliverer").lambda_handler(_sqs_event(_drain(queue_url), queue_url),
+                                                               LambdaContextStub())
+    assert result == {"batchItemFailures": []}
+    aws_delivery = _signed(receiver, "/aws-events", subscription["secret"])
+
+    local, local_delivery = _local_run(tmp_path, receiver, pdf)
+
+    for run, delivery in ((on_aws, aws_delivery), (local, local_delivery)):
+        assert delivery["type"] == "execution.completed" and delivery["data"]["id"] == run["id"]
+        assert delivery["data"]["output"]["values"] == run["output"]["values"]
+    assert _log(local) == _log(on_aws)
+    assert local["output"]["values"] == on_aws["output"]["values"]
+    messages = {r.path: json.loads(r.body) for r in receiver.requests if r.path.endswith("-erp")}
+    assert messages["/aws-erp"]["text"] == messages["/local-erp"]["text"]
+    for message in messages.values():  # a Slack incoming webhook takes it as it is
+        assert message["blocks"] == [{"type": "section", "text": {"type": "mrkdwn", "text": message["text"]}}]

@@ -32,6 +32,7 @@ from docflow.api.routers import (
     integrations,
     meta,
     schedules,
+    templates,
     webhooks,
     workflows,
 )
@@ -86,7 +87,9 @@ def create_app(ports: Ports) -> APIGatewayHttpResolver:
             BASIC: HTTPBase(scheme="basic", description="The API key as the user name, no password"),
         })
     app.enable_swagger(path="/v1/docs", title=TITLE, version=__version__)
-    for router in (api_keys.build(ports), workflows.build(ports), documents.build(ports), executions.build(ports),
+    # templates before workflows: its static /v1/workflows/templates must not read as a workflow id
+    for router in (api_keys.build(ports), templates.build(ports), workflows.build(ports), documents.build(ports),
+                   executions.build(ports),
                    hooks.build(ports), schedules.build(ports), integrations.build(ports), webhooks.build(ports),
                    meta.build(lambda: openapi_json(app))):
         app.include_router(router)

@@ -64,6 +64,11 @@ def _answered(integration: Integration, status: int, body: bytes) -> None:
                      details=[{"integration_id": integration.id, "status": status, "body": preview}])
 
 
+def _blocks(text: str) -> list[dict[str, Any]]:
+    """Slack Block Kit: one mrkdwn section (Slack caps a section's text at 3,000 characters)."""
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
+
+
 def _send(run: StepRun, integration: Integration, text: str, context: dict[str, Any]) -> int:
     kind = integration.integration_type
     if kind == "email":
@@ -72,14 +77,15 @@ def _send(run: StepRun, integration: Integration, text: str, context: dict[str, 
         return 250
     if kind == "slack":
         slack = SlackConfig.model_validate(integration.config)
-        message: dict[str, Any] = {"text": text, "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
+        message: dict[str, Any] = {"text": text, "blocks": _blocks(text)}
         if slack.channel:
             message["channel"] = slack.channel
         url, method, headers = slack.webhook_url, "POST", {}
     else:
         hook = WebhookConfig.model_validate(integration.config)
-        message = {"text": text, "values": context["values"], "metadata": context["metadata"],
+        # `text` and `blocks` make the body a Slack-format message too (a Slack incoming webhook
+        # accepts it as it is); the rest is for machines.
+        message = {"text": text, "blocks": _blocks(text), "values": context["values"], "metadata": context["metadata"],
                    "execution_id": context["execution_id"], "workflow_id": context["workflow_id"],
                    "document_name": context["document_name"]}
         url, method, headers = hook.url, hook.method, dict(hook.headers)
