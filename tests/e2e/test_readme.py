@@ -93,3 +93,8 @@ def test_readme_integrations_example_runs_as_written(local_mode: LocalMode, tmp_
         "[{'loc': ['body', 'config', 'url'], 'msg': '169.254.169.254 is a cloud metadata address'}]",
         "204",
     ]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_readme_templates_example_runs_as_written(local_mode: LocalMode, tmp_path: Path) -> None:
+    assert run_blocks(local_mode, tmp_path, "templates").splitlines()[-2:] == ["Invoice processing", "parties"]
