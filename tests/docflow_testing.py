@@ -323,6 +323,35 @@ def _invoke_in_process(stack_ref: dict[str, AwsStack]) -> Any:
     return invoke
 
 
+# --- EventBridge rules under moto ---------------------------------------------------------------
+
+def capture_rule(stack: AwsStack, name: str, pattern: dict[str, Any]) -> str:
+    """A rule with `pattern` on the stack's bus, delivering to a new SQS queue (moto cannot invoke
+    Lambda targets): the queue then holds what the rule's function would be invoked with."""
+    import boto3
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    stack.clients.events.put_rule(Name=name, EventBusName=stack.bus, EventPattern=json.dumps(pattern))
+    stack.clients.events.put_targets(Rule=name, EventBusName=stack.bus, Targets=[{"Id": "capture", "Arn": arn}])
+    return str(queue_url)
+
+
+def drain_queue(queue_url: str) -> list[dict[str, Any]]:
+    """Every message of an SQS queue (with its attributes), deleted as read."""
+    import boto3
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    found: list[dict[str, Any]] = []
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                          AttributeNames=["All"]).get("Messages", []):
+        found.extend(messages)
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+    return found
+
+
 # --- template.yaml ----------------------------------------------------------------------------
 
 def template_resources() -> dict[str, Any]:

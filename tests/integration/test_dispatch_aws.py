@@ -7,16 +7,16 @@ import copy
 import json
 from typing import Any
 
-import boto3
 import pytest
 from docflow_testing import (
     API_KEY,
     EVENTS,
     INVOICE_WORKFLOW,
-    REGION,
     AwsStack,
     LambdaContextStub,
     StackApi,
+    capture_rule,
+    drain_queue,
     invoice_pdf,
     load_handler,
     template_resources,
@@ -75,26 +75,12 @@ def test_given_the_template_rule_when_platform_and_other_events_are_put_then_onl
 
 
 def _capture_platform_events(stack: AwsStack) -> str:
-    """A rule with the template's pattern on the stack's bus, delivering to SQS (moto cannot invoke
-    Lambda targets): what the dispatch function would receive."""
-    sqs = boto3.client("sqs", region_name=REGION)
-    queue_url = sqs.create_queue(QueueName="platform-events")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    stack.clients.events.put_rule(Name="platform-events", EventBusName=stack.bus,
-                                  EventPattern=json.dumps(_template_pattern()))
-    stack.clients.events.put_targets(Rule="platform-events", EventBusName=stack.bus,
-                                     Targets=[{"Id": "capture", "Arn": queue_arn}])
-    return str(queue_url)
+    """What the dispatch function would receive."""
+    return capture_rule(stack, "platform-events", _template_pattern())
 
 
 def _received(queue_url: str) -> list[dict[str, Any]]:
-    sqs = boto3.client("sqs", region_name=REGION)
-    events: list[dict[str, Any]] = []
-    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        events.extend(json.loads(m["Body"]) for m in messages)
-        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
-    return events
+    return [json.loads(m["Body"]) for m in drain_queue(queue_url)]
 
 
 def _workflow(stack: AwsStack, name: str, **changes: Any) -> str:

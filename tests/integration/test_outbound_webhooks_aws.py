@@ -23,6 +23,8 @@ from docflow_testing import (
     AwsStack,
     LambdaContextStub,
     StackApi,
+    capture_rule,
+    drain_queue,
     invoice_pdf,
     load_handler,
     run_template,
@@ -75,27 +77,12 @@ def stack(aws_stack: AwsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[tupl
 
 
 def _capture(stack: AwsStack) -> str:
-    """A rule with the template's pattern on the stack's bus, delivering to an SQS queue: what the
-    fan-out function would be invoked with."""
-    sqs = boto3.client("sqs", region_name=REGION)
-    queue_url = sqs.create_queue(QueueName="execution-events")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    stack.clients.events.put_rule(Name="execution-events", EventBusName=stack.bus,
-                                  EventPattern=json.dumps(_rule_pattern()))
-    stack.clients.events.put_targets(Rule="execution-events", EventBusName=stack.bus,
-                                     Targets=[{"Id": "capture", "Arn": arn}])
-    return str(queue_url)
+    """What the fan-out function would be invoked with."""
+    return capture_rule(stack, "execution-events", _rule_pattern())
 
 
 def _drain(queue_url: str) -> list[dict[str, Any]]:
-    sqs = boto3.client("sqs", region_name=REGION)
-    found: list[dict[str, Any]] = []
-    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                          AttributeNames=["All"]).get("Messages", []):
-        found.extend(messages)
-        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
-    return found
+    return drain_queue(queue_url)
 
 
 def _sqs_event(messages: list[dict[str, Any]], queue_url: str) -> dict[str, Any]:
