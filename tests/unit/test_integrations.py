@@ -17,6 +17,7 @@ import pytest
 from docflow_testing import EVENTS, INVOICE_WORKFLOW, LambdaContextStub
 
 from docflow.adapters.compute import InlineCompute
+from docflow.adapters.http_out import GuardedHttp
 from docflow.adapters.local.events import InProcessEventBus
 from docflow.adapters.local.files import LocalBlobStore
 from docflow.adapters.local.sqlite import (
@@ -83,7 +84,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
                   documents=SqliteDocumentRepository(db), executions=SqliteExecutionRepository(db, blobs),
                   blobs=blobs, events=InProcessEventBus(), launcher=NoLauncher(), limits=Limits(),
                   compute=InlineCompute(), webhook_secrets=SqliteWebhookSecretRepository(db),
-                  integrations=repository)
+                  integrations=repository, http=GuardedHttp())  # the real guard, no allowlist
     workflow = workflow_cases.create_workflow(ports.workflows, WS, INVOICE_WORKFLOW)
     other = workflow_cases.create_workflow(ports.workflows, OTHER, INVOICE_WORKFLOW)
     try:

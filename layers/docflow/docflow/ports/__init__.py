@@ -300,13 +300,6 @@ class _NoWebhookSecrets:
         raise DocflowError("this runtime has no webhook secret store")
 
 
-def _guarded_http() -> OutboundHttp:
-    # Imported here: ports declare, adapters implement; the default is the guard with no
-    # allowlist (refuses every non-public address), never an unguarded client.
-    from docflow.adapters.http_out import GuardedHttp
-
-    return GuardedHttp()
-
 
 @dataclass
 class Ports:
@@ -326,7 +319,8 @@ class Ports:
     scheduler: Scheduler | None = None
     webhook_secrets: WebhookSecretRepository = field(default_factory=_NoWebhookSecrets)
     # Every request to a user-supplied URL (integrations, outbound webhooks): the SSRF guard.
-    http: OutboundHttp = field(default_factory=_guarded_http)
+    # None where a runtime has not wired it: then nothing is sent (never an unguarded client).
+    http: OutboundHttp | None = None
     # Integrations of workflows (usecases/integrations.py); None where a runtime has not wired them.
     integrations: IntegrationRepository | None = None
     # E-mail integrations (steps/integration.py); None where a runtime has no mailer.
@@ -335,3 +329,11 @@ class Ports:
     webhook_subscriptions: WebhookSubscriptionRepository | None = None
     webhook_deliveries: DeliveryRepository | None = None
     delivery_queue: DeliveryQueue | None = None
+
+
+def wired[P](port: P | None, what: str) -> P:
+    """A port a runtime may leave unset (None): the port, or a clear error naming what is missing."""
+    if port is None:
+        raise DocflowError(f"{what} are not available in this runtime")
+    return port
+

@@ -13,10 +13,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from docflow.domain.clock import utc_now
-from docflow.domain.errors import DocflowError, NotFound, ValidationFailed
+from docflow.domain.errors import NotFound, ValidationFailed
 from docflow.domain.integrations import MASK, SPEC, TYPES, URL_FIELDS, Integration, unmask_config
 from docflow.domain.models import Page
-from docflow.ports import IntegrationRepository, Ports
+from docflow.ports import IntegrationRepository, Ports, wired
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,7 @@ class IntegrationChange:
 
 
 def _repository(ports: Ports) -> IntegrationRepository:
-    if ports.integrations is None:
-        raise DocflowError("integrations are not available in this runtime")
-    return ports.integrations
+    return wired(ports.integrations, "integrations")
 
 
 def _invalid(error: ValidationError) -> ValidationFailed:
@@ -68,7 +66,7 @@ def _checked_config(ports: Ports, integration_type: str, sent: dict[str, Any],
     checked: dict[str, Any] = spec.config.model_dump(mode="json")
     _masked_leftovers(integration_type, checked)
     for name in URL_FIELDS[integration_type]:
-        ports.http.check_url(checked[name], f"config.{name}")
+        wired(ports.http, "outbound calls").check_url(checked[name], f"config.{name}")
     return checked
 
 

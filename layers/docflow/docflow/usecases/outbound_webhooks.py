@@ -37,6 +37,7 @@ from docflow.ports import (
     OutboundRequest,
     Ports,
     WebhookSubscriptionRepository,
+    wired,
 )
 
 log = logging.getLogger("docflow.webhooks")
@@ -71,28 +72,23 @@ class PlatformEvent:
 
 
 def _subscriptions(ports: Ports) -> WebhookSubscriptionRepository:
-    if ports.webhook_subscriptions is None:
-        raise DocflowError("outbound webhooks are not available in this runtime")
-    return ports.webhook_subscriptions
+    return wired(ports.webhook_subscriptions, "outbound webhooks")
 
 
 def _deliveries(ports: Ports) -> DeliveryRepository:
-    if ports.webhook_deliveries is None:
-        raise DocflowError("outbound webhooks are not available in this runtime (no delivery store)")
-    return ports.webhook_deliveries
+    return wired(ports.webhook_deliveries, "outbound webhook deliveries")
 
 
 def _queue(ports: Ports) -> DeliveryQueue:
-    if ports.delivery_queue is None:
-        raise DocflowError("outbound webhooks are not available in this runtime (no delivery queue)")
-    return ports.delivery_queue
+    return wired(ports.delivery_queue, "outbound webhook delivery queues")
 
 
 # --- subscriptions -------------------------------------------------------------------------
 
 def create_subscription(ports: Ports, workspace_id: str, fields: SubscriptionFields) -> Subscription:
     """The new subscription, with its secret (the only time it is shown)."""
-    ports.http.check_url(fields.url, "url")  # 422 naming `url` for a URL the guard will not call
+    # 422 naming `url` for a URL the guard will not call
+    wired(ports.http, "outbound calls").check_url(fields.url, "url")
     if fields.workflow_id is not None:
         ports.workflows.get(workspace_id, fields.workflow_id)  # 404 for an unknown or foreign workflow
     now = utc_now()
@@ -212,7 +208,7 @@ def attempt_delivery(ports: Ports, delivery: Delivery, now: datetime | None = No
         return _give_up(deliveries, delivery, moment, "the subscription was deleted")
     if not subscription.enabled:
         return _give_up(deliveries, delivery, moment, "the subscription is disabled")
-    attempt, succeeded = _send(ports.http, subscription, delivery, moment)
+    attempt, succeeded = _send(wired(ports.http, "outbound calls"), subscription, delivery, moment)
     stored = deliveries.save(delivery.recorded(attempt, succeeded, moment))
     log.info("webhook %s to %s: attempt %d %s (%s)", delivery.id, subscription.url, len(stored.attempts),
              stored.status.value, attempt.status_code or attempt.error)

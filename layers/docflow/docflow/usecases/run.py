@@ -26,7 +26,7 @@ from docflow.domain.models import (
     StepStatus,
 )
 from docflow.domain.status import move
-from docflow.ports import OutboundRequest, Ports
+from docflow.ports import OutboundRequest, Ports, wired
 from docflow.steps.base import StepResult
 from docflow.usecases.executions import change_execution, update_execution
 
@@ -285,7 +285,8 @@ class _Run:
             cursor = page.next_cursor
 
     def http(self, method: str, url: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
-        response = self._ports.http.send(OutboundRequest(method=method, url=url, headers=headers, body=body))
+        request = OutboundRequest(method=method, url=url, headers=headers, body=body)
+        response = wired(self._ports.http, "outbound calls").send(request)
         return response.status, response.body
 
     def mail(self, to: list[str], subject: str, body: str) -> None:

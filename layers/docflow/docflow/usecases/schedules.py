@@ -17,7 +17,7 @@ from typing import Any
 from docflow.domain.clock import iso, utc_now
 from docflow.domain.errors import Conflict, DocflowError, NotFound, Throttled, ValidationFailed
 from docflow.domain.schedules import Schedule, validate_schedule
-from docflow.ports import Ports, Scheduler, ScheduleRepository
+from docflow.ports import Ports, Scheduler, ScheduleRepository, wired
 from docflow.usecases.executions import Started, StartRequest, fingerprint_of, start_execution
 
 log = logging.getLogger("docflow.schedules")
@@ -43,15 +43,11 @@ class Fired:
 
 
 def _repository(ports: Ports) -> ScheduleRepository:
-    if ports.schedules is None:
-        raise DocflowError("schedules are not available in this runtime")
-    return ports.schedules
+    return wired(ports.schedules, "schedules")
 
 
 def _scheduler(ports: Ports) -> Scheduler:
-    if ports.scheduler is None:
-        raise DocflowError("schedules are not available in this runtime (no scheduler configured)")
-    return ports.scheduler
+    return wired(ports.scheduler, "schedulers")
 
 
 def _input_error(loc: list[str], message: str) -> ValidationFailed:
