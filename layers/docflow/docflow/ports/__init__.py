@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from docflow.domain.errors import DocflowError
 from docflow.domain.limits import Limits
-from docflow.domain.models import ApiKey, Document, Execution, ExecutionStatus, Page, Workflow
+from docflow.domain.models import ApiKey, Document, Execution, ExecutionError, ExecutionStatus, Page, Workflow
 
 if TYPE_CHECKING:  # annotations only: the handlers that never touch schedules don't import them
     from docflow.domain.integrations import Integration
     from docflow.domain.outbound_webhooks import Delivery, Subscription
+    from docflow.domain.reviews import ReviewStatus, ReviewTask
     from docflow.domain.schedules import Schedule
     from docflow.domain.webhooks import WebhookSecret
 
@@ -199,6 +200,54 @@ class ExecutionLauncher(Protocol):
     def cancel(self, execution: Execution) -> None: ...
 
 
+class WaitingRuns(Protocol):
+    """Hands a run that waited for a person (a review) back to its orchestrator: on AWS the
+    state machine waits on a task token; locally the engine holds nothing while a run waits."""
+
+    def resume(self, execution: Execution, task_token: str | None, progress: dict[str, Any]) -> None:
+        """Go on with `progress` (usecases.run.Progress.to_payload()). AWS: SendTaskSuccess when a
+        token is stored (without one, the waiting Task sends it itself once it stores its token);
+        locally: the engine drives the run on. Safe to call twice."""
+    def abort(self, execution: Execution, task_token: str | None, error: ExecutionError) -> None:
+        """The run was failed while it waited (rejected): AWS SendTaskFailure; locally nothing."""
+
+
+class ReviewRepository(Protocol):
+    """Review tasks, keyed by (workspace, review id)."""
+
+    def add(self, task: ReviewTask) -> ReviewTask:
+        """Stores a new task once per id: when the id is taken, returns the stored task and
+        writes nothing (a retried review step stores one task)."""
+    def get(self, workspace_id: str, review_id: str) -> ReviewTask:
+        """Raises NotFound."""
+    def save(self, task: ReviewTask) -> ReviewTask:
+        """Conditional write: raises Conflict unless the stored revision is task.revision,
+        NotFound when there is none. Returns the task as stored (revision + 1)."""
+    def list(self, workspace_id: str, workflow_id: str | None, status: ReviewStatus | None, limit: int,
+             cursor: str | None) -> Page[ReviewTask]:
+        """Pending tasks first, then the others; oldest first within each (created_at, then id).
+        A Query on DynamoDB, never a Scan."""
+
+
+class DueReviews(Protocol):
+    """Local mode only (the review timeout loop): on AWS the state machine's TimeoutSeconds
+    ends a wait, and finding these would take a cross-workspace Scan."""
+
+    def list_due(self, now: datetime, limit: int) -> list[ReviewTask]:
+        """Pending tasks of every workspace whose due_at is at or before `now`, earliest due first."""
+
+
+class PageImages(Protocol):
+    """The pages of a document as pictures, for a reviewer (pypdfium2 for PDFs, Pillow for images)."""
+
+    def pages(self, data: bytes, content_type: str) -> list[tuple[float, float]]:
+        """(width, height) of each page in the coordinates of extracted boxes (PDF points; pixels
+        for images); [] for a document with no pages to show (text)."""
+    def render(self, data: bytes, content_type: str, page: int) -> bytes:
+        """Page `page` (1-based) as a PNG about 1100 px wide; NotFound for a page the document
+        does not have."""
+
+
 class StepCompute(Protocol):
     """Runs a step job (a picklable function of plain data, docflow.steps.jobs) somewhere."""
 
@@ -329,6 +378,10 @@ class Ports:
     webhook_subscriptions: WebhookSubscriptionRepository | None = None
     webhook_deliveries: DeliveryRepository | None = None
     delivery_queue: DeliveryQueue | None = None
+    # Human review (usecases/reviews.py); None where a runtime has not wired them.
+    reviews: ReviewRepository | None = None
+    waiting_runs: WaitingRuns | None = None
+    page_images: PageImages | None = None
 
 
 def wired[P](port: P | None, what: str) -> P:
