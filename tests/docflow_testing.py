@@ -93,6 +93,15 @@ INVOICE_WORKFLOW = {
 }
 
 
+
+def review_workflow(**review_config: Any) -> dict[str, Any]:
+    """parse → extract (INVOICE_FIELDS) → review: without a threshold, every run waits for a person."""
+    return {"name": "Invoices, checked by a person", "definition": {"steps": [
+        {"id": "parse", "type": "parse"},
+        {"id": "extract", "type": "extract", "config": {"fields": INVOICE_FIELDS}},
+        {"id": "check", "type": "review", "config": review_config}]}}
+
+
 class Api:
     """A small client for the REST API over real HTTP."""
 
@@ -118,11 +127,12 @@ class Api:
         assert put.status_code == 200, put.text
         return str(handle.json()["id"])
 
-    def wait(self, execution_id: str, timeout: float = 30) -> dict[str, Any]:
+    def wait(self, execution_id: str, timeout: float = 30,
+             until: tuple[str, ...] = ("completed", "failed", "canceled")) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             body = self.get(f"/v1/executions/{execution_id}").json()
-            if body["status"] in ("completed", "failed", "canceled") or time.monotonic() > deadline:
+            if body["status"] in until or time.monotonic() > deadline:
                 return dict(body)
             time.sleep(0.05)
 

@@ -28,4 +28,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except Unauthorized as exc:
         logger.info("request refused", extra={"reason": exc.message})
         return {"isAuthorized": True, "context": {REFUSAL: exc.message}}
-    return {"isAuthorized": True, "context": {"workspace_id": key.workspace_id, "key_id": key.id}}
+    return {"isAuthorized": True, "context": {"workspace_id": key.workspace_id, "key_id": key.id,
+                                                 "key_name": key.name}}

@@ -1,4 +1,5 @@
-"""The state machine's Task handler: begin a run, run one step, or mark it failed.
+"""The state machine's Task handler: begin a run, run one step, wait for a review (store the task
+token; expire on timeout), or mark it failed.
 
 The one place where typed errors become ASL error types: `Throttled` is raised as `Throttled`
 (the ASL retries it with backoff); a step failure is raised under its error code, after the
@@ -15,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from docflow.domain.errors import DocflowError, StepFailed, Throttled
 from docflow.domain.models import ExecutionError
 from docflow.runtime import aws
-from docflow.usecases import run
+from docflow.usecases import reviews, run
 
 logger = Logger()
 
@@ -49,6 +50,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             return run.begin(ports, workspace_id, execution_id).to_payload()
         if action == "run":
             return run.run_step(ports, workspace_id, execution_id, event["step_id"]).to_payload()
+        if action == "await_review":  # the Task waits for SendTaskSuccess/Failure, not for this return
+            reviews.await_review(ports, workspace_id, event["review_id"], event["task_token"])
+            return {"workspace_id": workspace_id, "execution_id": execution_id, "waiting": event["review_id"]}
+        if action == "review_timeout":
+            return reviews.expire_review(ports, workspace_id, event["review_id"]).to_payload()
         if action == "fail":
             run.fail(ports, workspace_id, execution_id, _failure(event.get("error") or {}))
             return {"workspace_id": workspace_id, "execution_id": execution_id, "next": {"type": "done"}}

@@ -98,3 +98,11 @@ def test_readme_integrations_example_runs_as_written(local_mode: LocalMode, tmp_
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_readme_templates_example_runs_as_written(local_mode: LocalMode, tmp_path: Path) -> None:
     assert run_blocks(local_mode, tmp_path, "templates").splitlines()[-2:] == ["Invoice processing", "parties"]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_readme_review_example_runs_as_written(local_mode: LocalMode, tmp_path: Path) -> None:
+    out = run_blocks(local_mode, tmp_path, "review").splitlines()
+    assert out[-4].startswith("/v1/reviews/rev_") and out[-4].endswith("/pages/1")
+    assert out[-3] == "'total' must be a number (a currency field), got a string"
+    assert out[-2:] == ["['total']", "1234.5 1250.0"]

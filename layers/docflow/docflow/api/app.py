@@ -31,6 +31,7 @@ from docflow.api.routers import (
     hooks,
     integrations,
     meta,
+    reviews,
     schedules,
     templates,
     webhooks,
@@ -89,7 +90,7 @@ def create_app(ports: Ports) -> APIGatewayHttpResolver:
     app.enable_swagger(path="/v1/docs", title=TITLE, version=__version__)
     # templates before workflows: its static /v1/workflows/templates must not read as a workflow id
     for router in (api_keys.build(ports), templates.build(ports), workflows.build(ports), documents.build(ports),
-                   executions.build(ports),
+                   executions.build(ports), reviews.build(ports),
                    hooks.build(ports), schedules.build(ports), integrations.build(ports), webhooks.build(ports),
                    meta.build(lambda: openapi_json(app))):
         app.include_router(router)

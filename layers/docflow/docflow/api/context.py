@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from docflow.domain.errors import Unauthorized
+from docflow.domain.reviews import Reviewer
 
 # The authorizer's context key for why a request carries no workspace (a bad or revoked key).
 REFUSAL = "refused"
@@ -34,3 +35,12 @@ def refusal_of(event: dict[str, Any]) -> Unauthorized | None:
 def key_id_of(router: Any) -> str | None:
     key_id = _authorizer(router).get("key_id")
     return None if key_id is None else str(key_id)
+
+
+def reviewer_of(router: Any) -> Reviewer:
+    """The API key acting on a review: its id and name (what the task records)."""
+    context = _authorizer(router)
+    key_id = context.get("key_id")
+    if not key_id:
+        raise Unauthorized("missing or invalid API key")
+    return Reviewer(key_id=str(key_id), name=str(context.get("key_name") or key_id))

@@ -148,10 +148,25 @@ class ExecutionLogEntry(Record):
     summary: dict[str, Any] = Field(default_factory=dict)
 
 
+class ReviewOutcome(Record):
+    """How the values passed a review step: what was predicted, and what a person changed."""
+
+    review_id: str | None = None
+    # approved (by a person), auto_approved (above the confidence threshold), timeout_approved.
+    outcome: Literal["approved", "auto_approved", "timeout_approved"]
+    predicted: dict[str, Any] = Field(default_factory=dict)
+    changed_fields: list[str] = Field(default_factory=list)
+    # {"key_id", "name"} of the API key that approved, when a person did.
+    reviewed_by: dict[str, str] | None = None
+    reviewed_at: datetime | None = None
+
+
 class ExecutionOutput(Record):
     document_id: str | None = None
     values: dict[str, Any] = Field(default_factory=dict)
     confidence: dict[str, float] = Field(default_factory=dict)
+    # Set when the values went through a review step (the latest one).
+    review: ReviewOutcome | None = None
 
 
 class RunInput(Record):

@@ -21,9 +21,10 @@ from docflow.adapters.aws.events import EventBridgePublisher
 from docflow.adapters.aws.s3 import S3BlobStore, S3InboxObject
 from docflow.adapters.aws.scheduler import EventBridgeScheduler, ScheduleTarget
 from docflow.adapters.aws.ses import SesMailer
-from docflow.adapters.aws.stepfunctions import StepFunctionsLauncher
+from docflow.adapters.aws.stepfunctions import StepFunctionsCallbacks, StepFunctionsLauncher
 from docflow.adapters.compute import InlineCompute
 from docflow.adapters.http_out import GuardedHttp
+from docflow.adapters.page_images import PdfPageImages
 from docflow.domain.errors import DocflowError
 from docflow.domain.models import Execution
 from docflow.domain.outbound_webhooks import Delivery
@@ -102,6 +103,8 @@ def ports() -> Ports:
         webhook_subscriptions=DynamoWebhookSubscriptionRepository(clients.dynamodb, settings.table),
         webhook_deliveries=DynamoDeliveryRepository(clients.dynamodb, settings.table),
         delivery_queue=_delivery_queue(settings),
+        waiting_runs=StepFunctionsCallbacks(clients.stepfunctions),
+        page_images=PdfPageImages(),
     )
 
 

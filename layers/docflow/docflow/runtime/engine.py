@@ -7,9 +7,10 @@ import logging
 import random
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from docflow.domain.errors import DeliveryTransient, StepFailed
-from docflow.domain.models import Execution
+from docflow.domain.models import Execution, ExecutionError
 from docflow.ports import Ports, UnfinishedExecutions
 from docflow.usecases import run
 
@@ -17,13 +18,16 @@ log = logging.getLogger("docflow.engine")
 
 
 class LocalEngine:
-    """Implements the ExecutionLauncher port for local mode."""
+    """Implements the ExecutionLauncher and WaitingRuns ports for local mode. A run waiting for a
+    review holds no worker: its driver returns, and an answer launches it again."""
 
     def __init__(self, workers: int) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="docflow-engine")
         self._ports: Ports | None = None
         self._unfinished: UnfinishedExecutions | None = None
         self._running: dict[str, Future[None]] = {}
+        # Runs launched again while their driver was still returning (an answer right after a park).
+        self._again: dict[str, Execution] = {}
         self._lock = threading.Lock()
         self._stopped = False
         self._stopping = threading.Event()  # wakes runs waiting to retry a network step
@@ -34,7 +38,8 @@ class LocalEngine:
     def launch(self, execution: Execution) -> None:
         with self._lock:
             if execution.id in self._running:
-                return  # one run is driven by one worker
+                self._again[execution.id] = execution  # one run, one worker: relaunched when it returns
+                return
             if self._stopped:
                 return  # shutting down: the run stays queued and resumes at the next start
             future = self._pool.submit(self._drive, execution.workspace_id, execution.id)
@@ -44,8 +49,15 @@ class LocalEngine:
     def cancel(self, execution: Execution) -> None:
         """Nothing to stop: the worker sees the canceled status before its next step."""
 
-    def resume(self) -> int:
-        """Relaunches every run a stop interrupted; returns how many."""
+    def resume(self, execution: Execution, task_token: str | None, progress: dict[str, Any]) -> None:
+        """A review was answered: drive the run on from where the store says it is."""
+        self.launch(execution)
+
+    def abort(self, execution: Execution, task_token: str | None, error: ExecutionError) -> None:
+        """Nothing to stop: the run is already marked failed and no worker holds it."""
+
+    def resume_unfinished(self) -> int:
+        """Relaunches every run a stop interrupted (runs waiting for a review stay parked); returns how many."""
         assert self._unfinished is not None
         unfinished = self._unfinished.list_unfinished()
         for execution in unfinished:
@@ -67,6 +79,9 @@ class LocalEngine:
     def _forget(self, execution_id: str) -> None:
         with self._lock:
             self._running.pop(execution_id, None)
+            again = self._again.pop(execution_id, None)
+        if again is not None:
+            self.launch(again)
 
     def _drive(self, workspace_id: str, execution_id: str) -> None:
         ports = self._ports

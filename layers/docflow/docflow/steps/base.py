@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from docflow.domain.integrations import Integration
 from docflow.domain.limits import Limits
+from docflow.domain.reviews import OnTimeout, ReviewField
 
 # compute: CPU work, sent to a step worker process where the runtime has one (parse, extract);
 # inline: cheap, runs in the orchestrating thread (transform, condition);
@@ -41,6 +42,9 @@ class StepRun(Protocol):
         """The caller's per-file metadata and guidance for the run's first document (multipart runs)."""
     def values(self) -> tuple[dict[str, Any], dict[str, float]]:
         """The current values and their confidence: those of the latest step that produced values."""
+    def field_details(self) -> dict[str, dict[str, Any]]:
+        """What the run's extract steps know of each field: `type` and `required` from their
+        config, `page`, `bbox` and `source_text` from their output (later steps win)."""
     def document(self) -> tuple[bytes, str]:
         """The run's first document: its bytes and content type."""
     def parsed(self) -> bytes:
@@ -59,6 +63,16 @@ class StepRun(Protocol):
 
 
 @dataclass(frozen=True)
+class Wait:
+    """A step that needs a person (review): the run parks until the task is answered or times out."""
+
+    fields: list[ReviewField]
+    timeout_seconds: int
+    on_timeout: OnTimeout
+    confidence_threshold: float | None
+
+
+@dataclass(frozen=True)
 class StepResult:
     # The step's output as JSON: `values` (and `confidence`) in it become the run's current values.
     output: bytes
@@ -67,6 +81,8 @@ class StepResult:
     # A short account of the step's input and output for the execution log: names and counts,
     # never document text or values.
     summary: dict[str, Any] = field(default_factory=dict)
+    # Set by a step that waits for a person (then `output` is not stored until the answer).
+    wait: Wait | None = None
 
 
 def no_targets(config: Any) -> list[tuple[str, str]]:

@@ -10,11 +10,11 @@ from pydantic import BaseModel, ValidationError
 from docflow.domain.errors import StepFailed, ValidationFailed
 from docflow.domain.flow import validate_graph
 from docflow.domain.models import StepDefinition, WorkflowDefinition
-from docflow.steps import condition, extract, integration, parse, transform
+from docflow.steps import condition, extract, integration, parse, review, transform
 from docflow.steps.base import StepKind
 
 STEP_KINDS: dict[str, StepKind] = {kind.name: kind for kind in (parse.STEP, extract.STEP, transform.STEP,
-                                                                 condition.STEP, integration.STEP)}
+                                                                 condition.STEP, review.STEP, integration.STEP)}
 
 
 def step_kind(step_type: str) -> StepKind:

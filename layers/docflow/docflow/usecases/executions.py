@@ -208,7 +208,9 @@ def cancel_execution(ports: Ports, workspace_id: str, workflow_id: str, executio
     canceled, changed = change_execution(ports, workspace_id, execution_id, cancel)
     ports.launcher.cancel(canceled)
     if changed:  # only the request that canceled it announces it
-        from docflow.usecases.run import _event_detail  # run.py imports this module
+        from docflow.usecases.reviews import close_for_canceled_run  # reviews import run, run imports this
+        from docflow.usecases.run import _event_detail
 
+        close_for_canceled_run(ports, canceled)
         ports.events.publish("execution.canceled", workspace_id, _event_detail(ports, canceled))
     return canceled

@@ -5,9 +5,11 @@ the local engine in a loop, the state machine once per Task. What runs next come
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from docflow.domain.clock import utc_now
@@ -22,30 +24,48 @@ from docflow.domain.models import (
     ExecutionLogEntry,
     ExecutionOutput,
     ExecutionStatus,
+    ReviewOutcome,
     StepDefinition,
     StepStatus,
 )
+from docflow.domain.reviews import ReviewTask, review_id
 from docflow.domain.status import move
 from docflow.ports import OutboundRequest, Ports, wired
-from docflow.steps.base import StepResult
+from docflow.steps.base import StepResult, Wait
 from docflow.usecases.executions import change_execution, update_execution
 
 DONE = "done"
+# The state machine's Route sends this to the Task that waits on a task token (statemachines/).
+AWAIT_REVIEW = "await_review"
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """A run parked at a review step until the task is answered or `timeout_seconds` pass."""
+
+    step_id: str
+    review_id: str
+    timeout_seconds: int
 
 
 @dataclass(frozen=True)
 class Progress:
-    """What the orchestrator does next: run `step`, or stop (`step` is None)."""
+    """What the orchestrator does next: run `step`, wait for a review (`awaiting`), or stop."""
 
     workspace_id: str
     execution_id: str
     step: NextStep | None
+    awaiting: Awaiting | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        """For the state machine: `next.needs` routes (a wait, or any other step to the one task
-        that runs steps), so a new step type needs no new state."""
-        if self.step is None:
-            nxt: dict[str, Any] = {"type": DONE, "step_id": None, "needs": DONE}
+        """For the state machine: `next.type` routes (done, a wait for a person, or any step to
+        the one task that runs steps), so a new step type needs no new state."""
+        if self.awaiting is not None:
+            wait = self.awaiting
+            nxt: dict[str, Any] = {"type": AWAIT_REVIEW, "step_id": wait.step_id, "needs": "wait",
+                                   "review_id": wait.review_id, "timeout_seconds": wait.timeout_seconds}
+        elif self.step is None:
+            nxt = {"type": DONE, "step_id": None, "needs": DONE}
         else:
             nxt = {"type": self.step.type, "step_id": self.step.step_id, "needs": _needs(self.step.type)}
         return {"workspace_id": self.workspace_id, "execution_id": self.execution_id, "next": nxt}
@@ -62,7 +82,9 @@ class StepLimitExceeded(StepFailed):
     code = "step_limit_exceeded"
 
 
-def _progress(execution: Execution, limits: Limits) -> Progress:
+def _progress(ports: Ports, execution: Execution, limits: Limits) -> Progress:
+    if execution.status == ExecutionStatus.REVIEW:
+        return _awaiting(ports, execution)
     if execution.status != ExecutionStatus.PROCESSING:
         return Progress(execution.workspace_id, execution.id, None)
     step = next_step(execution)
@@ -91,7 +113,7 @@ def begin(ports: Ports, workspace_id: str, execution_id: str) -> Progress:
 def _checked_progress(ports: Ports, execution: Execution) -> Progress:
     """The next step; a run over the step limit is marked failed before the error goes up."""
     try:
-        return _progress(execution, ports.limits)
+        return _progress(ports, execution, ports.limits)
     except StepFailed as exc:
         fail(ports, execution.workspace_id, execution.id, error_of(exc))
         raise
@@ -118,6 +140,8 @@ def run_step(ports: Ports, workspace_id: str, execution_id: str, step_id: str) -
     except StepFailed as exc:
         _record_failure(ports, execution, step, started, clock, exc)
         raise
+    if result.wait is not None:
+        return _park(ports, execution, step, result.wait, result.summary)
     output = result.output
     ports.executions.put_step_output(workspace_id, execution_id, step_id, output)
     entry = _log_entry(step, StepStatus.COMPLETED, started, clock).model_copy(
@@ -133,6 +157,106 @@ def run_step(ports: Ports, workspace_id: str, execution_id: str, step_id: str) -
         ports.events.publish("extraction.completed", workspace_id, {
             **_run_context(ports, execution), "step_id": step_id, "values": json.loads(output).get("values", {})})
     return _go_on(ports, execution)
+
+
+# --- waiting for a person ---------------------------------------------------------------------
+
+def _awaiting(ports: Ports, execution: Execution) -> Progress:
+    """A run in status review waits at the next step (a review step that has not completed)."""
+    step = next_step(execution)
+    if step is None:
+        return Progress(execution.workspace_id, execution.id, None)
+    task = wired(ports.reviews, "reviews").get(execution.workspace_id,
+                                               review_id(execution.workspace_id, execution.id, step.step_id))
+    remaining = math.ceil((task.due_at - utc_now()).total_seconds())
+    return Progress(execution.workspace_id, execution.id, None,
+                    Awaiting(step.step_id, task.id, max(1, remaining)))
+
+
+def _park(ports: Ports, execution: Execution, step: StepDefinition, wait: Wait,
+          summary: dict[str, Any]) -> Progress:
+    """Stores the review task (once per run and step: a retried call finds it) and moves the run
+    to status review; nothing holds the run while it waits."""
+    now = utc_now()
+    task = wired(ports.reviews, "reviews").add(ReviewTask(
+        id=review_id(execution.workspace_id, execution.id, step.id), workspace_id=execution.workspace_id,
+        workflow_id=execution.workflow_id, execution_id=execution.id, step_id=step.id,
+        document_id=execution.documents[0] if execution.documents else None, fields=wait.fields,
+        on_timeout=wait.on_timeout, confidence_threshold=wait.confidence_threshold, created_at=now,
+        due_at=now + timedelta(seconds=wait.timeout_seconds)))
+
+    def to_review(current: Execution) -> Execution | None:
+        if current.status != ExecutionStatus.PROCESSING:
+            return None
+        return move(current, ExecutionStatus.REVIEW, now, f"waiting for review {task.id}")
+
+    parked, changed = change_execution(ports, execution.workspace_id, execution.id, to_review)
+    if changed:
+        ports.events.publish("execution.review", parked.workspace_id, {
+            **_event_detail(ports, parked), "review_id": task.id, "step_id": step.id,
+            "due_at": task.due_at.isoformat(), "fields": [f.name for f in task.fields], **summary})
+    return _checked_progress(ports, parked)
+
+
+def resume_after_review(ports: Ports, task: ReviewTask, outcome: ReviewOutcome, message: str) -> Progress:
+    """review → processing with the review step recorded (its output: the run's values with the
+    task's, and how they passed), then the next step. A task that was already resumed (a retry)
+    records nothing twice and just reports where the run is."""
+    execution = ports.executions.get(task.workspace_id, task.execution_id)
+    step = execution.definition.step(task.step_id)
+    if step is None or execution.status != ExecutionStatus.REVIEW or task.step_id in execution.completed_step_ids():
+        return _checked_progress(ports, execution)
+    current = _current_values(ports, execution, None)
+    values = {**(current.values if current else {}), **(task.values or task.predicted_values())}
+    confidence = dict(current.confidence if current else {})
+    if outcome.outcome == "approved":  # a person confirmed them
+        confidence.update({f.name: 1.0 for f in task.fields})
+    output = {"values": values, "confidence": confidence, "review": outcome.model_dump(mode="json")}
+    ports.executions.put_step_output(task.workspace_id, task.execution_id, task.step_id, json.dumps(output).encode())
+    now = utc_now()
+    entry = ExecutionLogEntry(
+        step_id=step.id, type=step.type, status=StepStatus.COMPLETED, started_at=task.created_at, completed_at=now,
+        duration_ms=_millis(task.created_at, now),
+        summary={"review_id": task.id, "outcome": outcome.outcome, "fields": len(task.fields),
+                 "changed": outcome.changed_fields, "message": message})
+
+    def go_on(current: Execution) -> Execution | None:
+        if current.status != ExecutionStatus.REVIEW or task.step_id in current.completed_step_ids():
+            return None
+        moved = move(current, ExecutionStatus.PROCESSING, now, message)
+        return moved.model_copy(update={"execution_log": [*moved.execution_log, entry]})
+
+    resumed = update_execution(ports, task.workspace_id, task.execution_id, go_on)
+    return _go_on(ports, resumed)
+
+
+def fail_waiting(ports: Ports, task: ReviewTask, error: ExecutionError) -> Execution:
+    """Fails a run parked at `task` (rejected, timed out): the review step's log entry says why."""
+    now = utc_now()
+    entry = ExecutionLogEntry(step_id=task.step_id, type="review", status=StepStatus.FAILED,
+                              started_at=task.created_at, completed_at=now,
+                              duration_ms=_millis(task.created_at, now), error=error,
+                              summary={"review_id": task.id, "outcome": task.status.value})
+
+    def mark(current: Execution) -> Execution | None:
+        if current.status.is_final:
+            return None
+        return move(current, ExecutionStatus.FAILED, now, error.message).model_copy(
+            update={"error": error, "execution_log": [*current.execution_log, entry]})
+
+    failed, changed = change_execution(ports, task.workspace_id, task.execution_id, mark)
+    if changed:
+        ports.events.publish("execution.failed", failed.workspace_id, _event_detail(ports, failed))
+    return failed
+
+
+def progress_of(ports: Ports, workspace_id: str, execution_id: str) -> Progress:
+    """Where a run is now (what its orchestrator should do next)."""
+    return _checked_progress(ports, ports.executions.get(workspace_id, execution_id))
+
+
+def _millis(start: datetime, end: datetime) -> int:
+    return max(0, int((end - start).total_seconds() * 1000))
 
 
 def finish(ports: Ports, execution: Execution) -> Progress:
@@ -244,6 +368,21 @@ class _Run:
         current = _current_values(self._ports, self._execution, None)
         return (current.values, current.confidence) if current is not None else ({}, {})
 
+    def field_details(self) -> dict[str, dict[str, Any]]:
+        execution, details = self._execution, {}
+        for entry in execution.execution_log:
+            step = execution.definition.step(entry.step_id)
+            if entry.type != "extract" or entry.status != StepStatus.COMPLETED or step is None:
+                continue
+            for spec in step.config.get("fields", []):
+                details[spec["name"]] = {"type": spec.get("type", "string"), "required": spec.get("required", False)}
+            raw = self._ports.executions.get_step_output(execution.workspace_id, execution.id, entry.step_id)
+            found = (json.loads(raw) if raw is not None else {}).get("fields", {})
+            for name, result in found.items():
+                details.setdefault(name, {}).update(
+                    {key: result.get(key) for key in ("page", "bbox", "source_text")})
+        return details
+
     def document(self) -> tuple[bytes, str]:
         execution = self._execution
         document = self._ports.documents.get(execution.workspace_id, execution.documents[0])
@@ -321,11 +460,23 @@ def _current_values(ports: Ports, execution: Execution, only_step: str | None) -
 
 
 def _output(ports: Ports, execution: Execution) -> ExecutionOutput:
-    """`result_step`'s values, else those of the last completed step that produced values."""
+    """`result_step`'s values, else those of the last completed step that produced values; with
+    how the latest review step passed them, when the run had one."""
     current = _current_values(ports, execution, execution.result_step)
-    if current is not None:
-        return current
-    return ExecutionOutput(document_id=execution.documents[0] if execution.documents else None)
+    if current is None:
+        current = ExecutionOutput(document_id=execution.documents[0] if execution.documents else None)
+    review = _latest_review(ports, execution)
+    return current.model_copy(update={"review": review}) if review is not None else current
+
+
+def _latest_review(ports: Ports, execution: Execution) -> ReviewOutcome | None:
+    for entry in reversed(execution.execution_log):
+        if entry.type == "review" and entry.status == StepStatus.COMPLETED:
+            raw = ports.executions.get_step_output(execution.workspace_id, execution.id, entry.step_id)
+            stored = json.loads(raw) if raw is not None else None
+            if isinstance(stored, dict) and isinstance(stored.get("review"), dict):
+                return ReviewOutcome.model_validate(stored["review"])
+    return None
 
 
 def _mark_documents_processed(ports: Ports, execution: Execution) -> None:

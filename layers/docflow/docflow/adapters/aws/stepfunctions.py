@@ -4,12 +4,13 @@ execution id so a retried or redelivered start can never create a second run (DE
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from docflow.adapters.aws.clients import error_code, translate_throttling
-from docflow.domain.models import Execution
+from docflow.domain.models import Execution, ExecutionError
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -48,4 +49,38 @@ class StepFunctionsLauncher:
                                             error="Docflow.Canceled", cause="canceled through the API")
         except ClientError as exc:
             if error_code(exc) != "ExecutionDoesNotExist":
+                raise
+
+
+# A token the state machine no longer waits on: its wait timed out (the timeout path then reads the
+# stored answer) or the run was stopped. Not an error for the caller, whose answer is stored.
+_GONE_TOKEN_ERRORS = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+
+class StepFunctionsCallbacks:
+    """The WaitingRuns port on AWS: a run waiting for a review sits in a `.waitForTaskToken` Task."""
+
+    def __init__(self, client: SFNClient) -> None:
+        self._client = client
+
+    def resume(self, execution: Execution, task_token: str | None, progress: dict[str, Any]) -> None:
+        if task_token is None:
+            return  # the waiting Task has not stored its token yet: it sends this itself (await_review)
+        self._send(lambda: self._client.send_task_success(
+            taskToken=task_token, output=json.dumps(progress, separators=(",", ":"))))
+
+    def abort(self, execution: Execution, task_token: str | None, error: ExecutionError) -> None:
+        if task_token is None:
+            return
+        cause = json.dumps({"code": error.code, "message": error.message}, separators=(",", ":"))
+        self._send(lambda: self._client.send_task_failure(taskToken=task_token, error=f"Docflow.{error.code}",
+                                                          cause=cause[:32768]))
+
+    @staticmethod
+    def _send(call: Callable[[], object]) -> None:
+        try:
+            with translate_throttling("stepfunctions"):
+                call()
+        except ClientError as exc:
+            if error_code(exc) not in _GONE_TOKEN_ERRORS:
                 raise

@@ -24,6 +24,7 @@ from docflow.adapters.local.sqlite_integrations import SqliteIntegrationReposito
 from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
 from docflow.adapters.local.sqlite_subscriptions import SqliteDeliveryRepository, SqliteWebhookSubscriptionRepository
 from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
+from docflow.adapters.page_images import PdfPageImages
 from docflow.ports import Ports
 from docflow.runtime.engine import LocalEngine
 from docflow.runtime.local.event_triggers import EventTriggerDispatcher
@@ -75,6 +76,8 @@ class LocalRuntime:
                     else OutboxMailer(data_dir / "outbox", settings.mail_from)),
             webhook_subscriptions=SqliteWebhookSubscriptionRepository(self.db),
             webhook_deliveries=self.deliveries,
+            waiting_runs=self.engine,
+            page_images=PdfPageImages(),
         )
         self.engine.attach(self.ports, executions)
         # Platform events start event-triggered workflows, as the dispatch function does on AWS.

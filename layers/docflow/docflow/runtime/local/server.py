@@ -33,6 +33,7 @@ from docflow.domain.errors import (
 from docflow.domain.models import Document, DocumentStatus
 from docflow.runtime.local import LocalRuntime
 from docflow.runtime.local.inbox import InboxWatcher
+from docflow.runtime.local.review_timeouts import ReviewTimeoutLoop
 from docflow.runtime.local.scheduler import ScheduleLoop
 from docflow.runtime.settings import LocalSettings
 from docflow.usecases.documents import media_type, record_upload_by_key
@@ -87,7 +88,7 @@ class LocalHttpApp:
         authorizer: dict[str, Any] = {}
         if not is_public(path):
             key = authenticate(self.runtime.ports.keys, headers.get("authorization"))
-            authorizer = {"workspace_id": key.workspace_id, "key_id": key.id}
+            authorizer = {"workspace_id": key.workspace_id, "key_id": key.id, "key_name": key.name}
         length = int(environ.get("CONTENT_LENGTH") or 0)
         limit = self.runtime.settings.limits.max_request_bytes
         if length > limit:
@@ -223,20 +224,23 @@ class RunningServer:
         if settings.api_key:
             ensure_key(self.runtime.ports.keys, settings.api_key)
         self._dispatch.target = LocalHttpApp(self.runtime)
-        self.resumed = self.runtime.engine.resume()
+        self.resumed = self.runtime.engine.resume_unfinished()
         self.inbox = InboxWatcher(self.runtime.ports, settings.data_dir, settings.inbox_poll_ms / 1000)
         self.scheduler = ScheduleLoop(self.runtime.ports, self.runtime.schedules)
+        self.review_timeouts = ReviewTimeoutLoop(self.runtime.ports, self.runtime.due_reviews)
         self._thread: threading.Thread | None = None
 
     def serve_forever(self) -> None:
         self.inbox.start()
         self.scheduler.start()
+        self.review_timeouts.start()
         self.runtime.webhooks.start()
         self._server.run()
 
     def start(self) -> RunningServer:
         self.inbox.start()
         self.scheduler.start()
+        self.review_timeouts.start()
         self.runtime.webhooks.start()
         self._thread = threading.Thread(target=self._server.run, name="docflow-http", daemon=True)
         self._thread.start()
@@ -262,6 +266,7 @@ class RunningServer:
             self._server.close()
         self.inbox.stop()
         self.scheduler.stop()
+        self.review_timeouts.stop()
         self.runtime.close()
 
 
