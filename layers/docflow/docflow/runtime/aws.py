@@ -14,6 +14,7 @@ from docflow.adapters.aws.dynamodb import (
     DynamoWorkflowRepository,
 )
 from docflow.adapters.aws.dynamodb_integrations import DynamoIntegrationRepository
+from docflow.adapters.aws.dynamodb_reviews import DynamoReviewRepository
 from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
 from docflow.adapters.aws.dynamodb_subscriptions import DynamoDeliveryRepository, DynamoWebhookSubscriptionRepository
 from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
@@ -102,6 +103,7 @@ def ports() -> Ports:
         webhook_subscriptions=DynamoWebhookSubscriptionRepository(clients.dynamodb, settings.table),
         webhook_deliveries=DynamoDeliveryRepository(clients.dynamodb, settings.table),
         delivery_queue=_delivery_queue(settings),
+        reviews=DynamoReviewRepository(clients.dynamodb, settings.table),
     )
 
 
