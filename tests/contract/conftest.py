@@ -15,8 +15,10 @@ from docflow.ports import (
     BlobStore,
     DeliveryRepository,
     DocumentRepository,
+    DueReviews,
     ExecutionRepository,
     IntegrationRepository,
+    ReviewRepository,
     ScheduleRepository,
     WebhookSecretRepository,
     WebhookSubscriptionRepository,
@@ -42,6 +44,9 @@ class Store:
     integrations: IntegrationRepository | None = None
     webhook_subscriptions: WebhookSubscriptionRepository | None = None
     webhook_deliveries: DeliveryRepository | None = None
+    reviews: ReviewRepository | None = None
+    # Local mode only (the review timeout loop): on AWS the state machine times a wait out.
+    due_reviews: DueReviews | None = None
 
 
 @pytest.fixture
@@ -67,6 +72,7 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
         create_table,
     )
     from docflow.adapters.aws.dynamodb_integrations import DynamoIntegrationRepository
+    from docflow.adapters.aws.dynamodb_reviews import DynamoReviewRepository
     from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
     from docflow.adapters.aws.dynamodb_subscriptions import (
         DynamoDeliveryRepository,
@@ -105,6 +111,7 @@ def _aws_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
             integrations=DynamoIntegrationRepository(clients.dynamodb, TABLE),
             webhook_subscriptions=DynamoWebhookSubscriptionRepository(clients.dynamodb, TABLE),
             webhook_deliveries=DynamoDeliveryRepository(clients.dynamodb, TABLE),
+            reviews=DynamoReviewRepository(clients.dynamodb, TABLE),
         )
     assert "Scan" not in operations
 
@@ -119,6 +126,7 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
         SqliteWorkflowRepository,
     )
     from docflow.adapters.local.sqlite_integrations import SqliteIntegrationRepository
+    from docflow.adapters.local.sqlite_reviews import SqliteReviewRepository
     from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
     from docflow.adapters.local.sqlite_subscriptions import (
         SqliteDeliveryRepository,
@@ -127,6 +135,7 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
     from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 
     db = SqliteDatabase(tmp_path / "docflow.sqlite3")
+    reviews = SqliteReviewRepository(db)
     blobs = LocalBlobStore(tmp_path / "files", "http://127.0.0.1:8080", b"contract-test-secret-32-bytes!!!")
     try:
         yield Store(
@@ -141,6 +150,8 @@ def _local_store(tmp_path: Path) -> Iterator[Store]:
             integrations=SqliteIntegrationRepository(db),
             webhook_subscriptions=SqliteWebhookSubscriptionRepository(db),
             webhook_deliveries=SqliteDeliveryRepository(db),
+            reviews=reviews,
+            due_reviews=reviews,
         )
     finally:
         db.close()

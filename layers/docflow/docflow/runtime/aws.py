@@ -14,6 +14,7 @@ from docflow.adapters.aws.dynamodb import (
     DynamoWorkflowRepository,
 )
 from docflow.adapters.aws.dynamodb_integrations import DynamoIntegrationRepository
+from docflow.adapters.aws.dynamodb_reviews import DynamoReviewRepository
 from docflow.adapters.aws.dynamodb_schedules import DynamoScheduleRepository
 from docflow.adapters.aws.dynamodb_subscriptions import DynamoDeliveryRepository, DynamoWebhookSubscriptionRepository
 from docflow.adapters.aws.dynamodb_webhooks import DynamoWebhookSecretRepository
@@ -24,7 +25,7 @@ from docflow.adapters.aws.ses import SesMailer
 from docflow.adapters.aws.stepfunctions import StepFunctionsCallbacks, StepFunctionsLauncher
 from docflow.adapters.compute import InlineCompute
 from docflow.adapters.http_out import GuardedHttp
-from docflow.adapters.page_images import PdfPageImages
+from docflow.adapters.page_images import PageImages
 from docflow.domain.errors import DocflowError
 from docflow.domain.models import Execution
 from docflow.domain.outbound_webhooks import Delivery
@@ -103,8 +104,9 @@ def ports() -> Ports:
         webhook_subscriptions=DynamoWebhookSubscriptionRepository(clients.dynamodb, settings.table),
         webhook_deliveries=DynamoDeliveryRepository(clients.dynamodb, settings.table),
         delivery_queue=_delivery_queue(settings),
+        reviews=DynamoReviewRepository(clients.dynamodb, settings.table),
         waiting_runs=StepFunctionsCallbacks(clients.stepfunctions),
-        page_images=PdfPageImages(),
+        page_images=PageImages(),
     )
 
 

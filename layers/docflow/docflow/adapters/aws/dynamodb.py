@@ -179,16 +179,16 @@ class _Table:
             self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
 
     def query_data(self, *, key_condition: str, values: Item, start_key: Item | None, limit: int,
-                   index: str | None = None) -> list[str]:
-        """Up to `limit + 1` `data` strings, newest first; follows LastEvaluatedKey only when
-        DynamoDB's 1 MB response cap cut a page short."""
+                   index: str | None = None, ascending: bool = False) -> list[str]:
+        """Up to `limit + 1` `data` strings, newest first (descending sort key) unless `ascending`;
+        follows LastEvaluatedKey only when DynamoDB's 1 MB response cap cut a page short."""
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": key_condition,
             "ExpressionAttributeValues": values,
             "ExpressionAttributeNames": {"#d": "data"},
             "ProjectionExpression": "#d",
-            "ScanIndexForward": False,
+            "ScanIndexForward": ascending,
             "Limit": limit + 1,
         }
         if index is None:

@@ -21,10 +21,11 @@ from docflow.adapters.local.sqlite import (
     SqliteWorkflowRepository,
 )
 from docflow.adapters.local.sqlite_integrations import SqliteIntegrationRepository
+from docflow.adapters.local.sqlite_reviews import SqliteReviewRepository
 from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
 from docflow.adapters.local.sqlite_subscriptions import SqliteDeliveryRepository, SqliteWebhookSubscriptionRepository
 from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
-from docflow.adapters.page_images import PdfPageImages
+from docflow.adapters.page_images import PageImages
 from docflow.ports import Ports
 from docflow.runtime.engine import LocalEngine
 from docflow.runtime.local.event_triggers import EventTriggerDispatcher
@@ -57,6 +58,8 @@ class LocalRuntime:
         executions = SqliteExecutionRepository(self.db, self.blobs, settings.limits.inline_output_bytes)
         self.schedules = SqliteScheduleRepository(self.db)
         self.deliveries = SqliteDeliveryRepository(self.db)
+        # Also the DueReviews the review timeout loop reads (local mode only).
+        self.reviews = SqliteReviewRepository(self.db)
         self.ports = Ports(
             keys=SqliteApiKeyRepository(self.db),
             workflows=SqliteWorkflowRepository(self.db),
@@ -76,8 +79,9 @@ class LocalRuntime:
                     else OutboxMailer(data_dir / "outbox", settings.mail_from)),
             webhook_subscriptions=SqliteWebhookSubscriptionRepository(self.db),
             webhook_deliveries=self.deliveries,
+            reviews=self.reviews,
             waiting_runs=self.engine,
-            page_images=PdfPageImages(),
+            page_images=PageImages(),
         )
         self.engine.attach(self.ports, executions)
         # Platform events start event-triggered workflows, as the dispatch function does on AWS.

@@ -227,7 +227,7 @@ class RunningServer:
         self.resumed = self.runtime.engine.resume_unfinished()
         self.inbox = InboxWatcher(self.runtime.ports, settings.data_dir, settings.inbox_poll_ms / 1000)
         self.scheduler = ScheduleLoop(self.runtime.ports, self.runtime.schedules)
-        self.review_timeouts = ReviewTimeoutLoop(self.runtime.ports, self.runtime.due_reviews)
+        self.review_timeouts = ReviewTimeoutLoop(self.runtime.ports, self.runtime.reviews)
         self._thread: threading.Thread | None = None
 
     def serve_forever(self) -> None:
