@@ -50,11 +50,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             return run.begin(ports, workspace_id, execution_id).to_payload()
         if action == "run":
             return run.run_step(ports, workspace_id, execution_id, event["step_id"]).to_payload()
-        if action == "await_review":  # the Task waits for SendTaskSuccess/Failure, not for this return
-            reviews.await_review(ports, workspace_id, event["review_id"], event["task_token"])
-            return {"workspace_id": workspace_id, "execution_id": execution_id, "waiting": event["review_id"]}
-        if action == "review_timeout":
-            return reviews.expire_review(ports, workspace_id, event["review_id"]).to_payload()
+        if action == "wait":  # the Task waits for SendTaskSuccess/Failure, not for this return
+            reviews.run_waiting_step(ports, workspace_id, execution_id, event["step_id"], event["task_token"])
+            return {"workspace_id": workspace_id, "execution_id": execution_id, "waiting": event["step_id"]}
+        if action == "wait_timeout":
+            return reviews.expire_waiting_step(ports, workspace_id, execution_id, event["step_id"]).to_payload()
         if action == "fail":
             run.fail(ports, workspace_id, execution_id, _failure(event.get("error") or {}))
             return {"workspace_id": workspace_id, "execution_id": execution_id, "next": {"type": "done"}}

@@ -39,7 +39,7 @@ def test_given_a_review_step_when_a_person_corrects_and_approves_then_the_run_co
     api = local_mode.api
     execution, task = _paused(api, _start(api, review_workflow())["id"])
     assert [h["status"] for h in execution["status_history"]] == ["queued", "processing", "review"]
-    assert task["status"] == "pending" and task["document_id"] == execution["document_ids"][0]
+    assert task["status"] == "pending" and task["document_id"] == execution["documents"][0]
     fields = {f["name"]: f for f in task["fields"]}
     assert fields["invoice_number"]["predicted"] == "R-100" and fields["total"]["predicted"] == 1234.5
     assert fields["invoice_number"]["page"] == 1 and len(fields["invoice_number"]["bbox"]) == 4

@@ -98,6 +98,8 @@ class StepKind:
     # (config field, step id) for every step this one may branch to: checked on save like `next`.
     targets: Callable[[Any], list[tuple[str, str]]] = no_targets
     description: str = ""
+    # A step that waits (needs "wait"): how long, from its config; bounds the orchestrator's wait.
+    wait_seconds: Callable[[Any], int] | None = None
 
     def config(self, raw: dict[str, Any]) -> BaseModel:
         return self.config_model.model_validate(raw)

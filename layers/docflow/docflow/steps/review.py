@@ -75,8 +75,8 @@ def _execute(run: StepRun, config: ReviewConfig) -> StepResult:
     counts = {"fields": len(fields), "threshold": config.confidence_threshold}
     if auto_approvable(fields, config.confidence_threshold):
         output = {"values": values, "confidence": confidence,
-                  "review": {"outcome": "auto_approved", "threshold": config.confidence_threshold,
-                             "predicted": {f.name: f.predicted for f in fields}, "changed_fields": []}}
+                  "review": {"outcome": "auto_approved", "predicted": {f.name: f.predicted for f in fields},
+                             "changed_fields": []}}
         return StepResult(json.dumps(output).encode(), summary={
             **counts, "outcome": "auto_approved",
             "message": f"every field at or above confidence {config.confidence_threshold}: no person needed"})
@@ -85,5 +85,10 @@ def _execute(run: StepRun, config: ReviewConfig) -> StepResult:
                                                      confidence_threshold=config.confidence_threshold))
 
 
+def _wait_seconds(config: ReviewConfig) -> int:
+    return config.timeout_seconds
+
+
 STEP = StepKind("review", ReviewConfig, "wait", _execute,
-                description="a person checks the values in the review page; passes alone above a confidence")
+                description="a person checks the values in the review page; passes alone above a confidence",
+                wait_seconds=_wait_seconds)

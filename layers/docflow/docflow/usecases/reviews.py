@@ -246,6 +246,19 @@ def _abort(ports: Ports, task: ReviewTask) -> None:
 
 # --- the orchestrator's side ------------------------------------------------------------------
 
+def run_waiting_step(ports: Ports, workspace_id: str, execution_id: str, step_id: str, task_token: str) -> None:
+    """AWS: the `.waitForTaskToken` Task runs a step that waits (review). When it parks the run,
+    the token is stored with its task and the state machine waits for the answer; when it passes
+    without a person (or a retried call finds the run moved on), the token is sent back at once
+    with what comes next."""
+    progress = run.run_step(ports, workspace_id, execution_id, step_id)
+    if progress.awaiting is not None and progress.awaiting.step_id == step_id:
+        await_review(ports, workspace_id, progress.awaiting.review_id, task_token)
+        return
+    execution = ports.executions.get(workspace_id, execution_id)
+    wired(ports.waiting_runs, "waiting runs").resume(execution, task_token, progress.to_payload())
+
+
 def await_review(ports: Ports, workspace_id: str, review_id: str, task_token: str) -> None:
     """AWS: the Task that waits stores its token with the task. When a person answered before the
     token arrived, nobody could tell the state machine: this call does, so exactly one of the two
@@ -303,6 +316,17 @@ def close_for_canceled_run(ports: Ports, execution: Execution) -> None:
 
     with suppress(NotFound):
         _change(ports, execution.workspace_id, review_id(execution.workspace_id, execution.id, step.step_id), close)
+
+
+def expire_waiting_step(ports: Ports, workspace_id: str, execution_id: str, step_id: str) -> run.Progress:
+    """AWS: the wait of a review step timed out (TimeoutSecondsPath)."""
+    try:
+        return expire_review(ports, workspace_id, review_id(workspace_id, execution_id, step_id))
+    except NotFound:  # timed out before the step stored its task: nobody could have answered
+        error = ExecutionError(code="review_timeout", step_id=step_id,
+                               message=f"step '{step_id}' timed out before its review task was stored")
+        run.fail(ports, workspace_id, execution_id, error)
+        raise StepFailed(error.message, code=error.code) from None
 
 
 def expire_due(ports: Ports, due: DueReviews, now: datetime, limit: int = 100) -> int:

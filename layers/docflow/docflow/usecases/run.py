@@ -35,8 +35,6 @@ from docflow.steps.base import StepResult, Wait
 from docflow.usecases.executions import change_execution, update_execution
 
 DONE = "done"
-# The state machine's Route sends this to the Task that waits on a task token (statemachines/).
-AWAIT_REVIEW = "await_review"
 
 
 @dataclass(frozen=True)
@@ -56,18 +54,23 @@ class Progress:
     execution_id: str
     step: NextStep | None
     awaiting: Awaiting | None = None
+    # The next step's config, for a step that waits (its timeout bounds the state machine's wait).
+    wait_seconds: int | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        """For the state machine: `next.type` routes (done, a wait for a person, or any step to
-        the one task that runs steps), so a new step type needs no new state."""
+        """For the state machine: `next.type` done ends the run, `next.needs` wait goes to the Task
+        that waits on a task token (a review step, run there, or a run parked at one), anything else
+        to the one Task that runs steps; so a new step type needs no new state."""
         if self.awaiting is not None:
             wait = self.awaiting
-            nxt: dict[str, Any] = {"type": AWAIT_REVIEW, "step_id": wait.step_id, "needs": "wait",
-                                   "review_id": wait.review_id, "timeout_seconds": wait.timeout_seconds}
+            nxt: dict[str, Any] = {"type": "review", "step_id": wait.step_id, "needs": "wait",
+                                   "timeout_seconds": wait.timeout_seconds}
         elif self.step is None:
             nxt = {"type": DONE, "step_id": None, "needs": DONE}
         else:
             nxt = {"type": self.step.type, "step_id": self.step.step_id, "needs": _needs(self.step.type)}
+            if self.wait_seconds is not None:
+                nxt["timeout_seconds"] = self.wait_seconds
         return {"workspace_id": self.workspace_id, "execution_id": self.execution_id, "next": nxt}
 
 
@@ -94,7 +97,18 @@ def _progress(ports: Ports, execution: Execution, limits: Limits) -> Progress:
         raise StepLimitExceeded(f"the run has taken {completed} steps, the limit (DOCFLOW_MAX_STEPS_PER_RUN); "
                                 f"it would go on at step '{step.step_id}'",
                                 details=[{"limit": limits.max_steps_per_run, "next_step": step.step_id}])
-    return Progress(execution.workspace_id, execution.id, step)
+    return Progress(execution.workspace_id, execution.id, step, wait_seconds=_wait_seconds(execution, step))
+
+
+def _wait_seconds(execution: Execution, step: NextStep | None) -> int | None:
+    """How long the next step may wait for a person, for a step that waits (review)."""
+    from docflow.steps.registry import STEP_KINDS
+
+    kind = STEP_KINDS.get(step.type) if step is not None else None
+    definition = execution.definition.step(step.step_id) if step is not None else None
+    if kind is None or kind.wait_seconds is None or definition is None:
+        return None
+    return kind.wait_seconds(kind.config(definition.config))
 
 
 def begin(ports: Ports, workspace_id: str, execution_id: str) -> Progress:

@@ -64,7 +64,9 @@ def build(ports: Ports) -> Router:
     @router.get("/v1/reviews/<review_id>/pages/<page>", operation_id="getReviewPage", tags=TAGS,
                 security=PROTECTED, summary="One page of the task's document as a PNG",
                 responses=responses(200, bytes, 404, content_type="image/png"))
-    def get_review_page(review_id: ReviewId, page: PageNumber) -> Response[bytes]:
+    # No return annotation on purpose: powertools' validation would serialise the PNG's bytes as JSON;
+    # without one it passes a non-JSON Response through, and the PNG is declared in `responses`.
+    def get_review_page(review_id: ReviewId, page: PageNumber):
         image = review_cases.page_image(ports, workspace_of(router), review_id, page)
         return Response(200, "image/png", image, headers={"Cache-Control": "private, max-age=3600"})
 
