@@ -7,7 +7,7 @@ PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13) $(
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit sam-checks bench clean
+.PHONY: dev test lint typecheck unit sam-checks bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,18 @@ unit: $(STAMP)
 sam-checks:
 	bash .ci/sam-checks
 
-test: $(STAMP) lint sam-checks
+# The browser the Playwright tests drive (tests/e2e/test_review_page.py): Debian's chromium, since
+# `playwright install` cannot download its own builds here. The package index is refreshed only
+# when the install fails on a stale or missing one (a fresh machine), so a warm machine needs no network.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@test -x $(CHROMIUM) || { \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $(SUDO) apt-get install -y -q --no-install-recommends chromium \
+	  || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends chromium; }; }
+
+test: $(STAMP) lint sam-checks browser
 	$(VENV)/bin/pytest -n 2
 
 bench: $(STAMP)

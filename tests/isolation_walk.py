@@ -129,6 +129,9 @@ def probes_for(s: Seed) -> dict[tuple[str, str], list[Probe]]:
         ("GET", "/v1/docs"): [Probe("GET", "/v1/docs", PUBLIC)],
         ("GET", "/v1/health"): [Probe("GET", "/v1/health", PUBLIC)],
         ("GET", "/review"): [Probe("GET", "/review", PUBLIC)],
+        ("GET", "/review/app.js"): [Probe("GET", "/review/app.js", PUBLIC)],
+        ("GET", "/review/app.css"): [Probe("GET", "/review/app.css", PUBLIC)],
+        ("GET", "/review/icon.svg"): [Probe("GET", "/review/icon.svg", PUBLIC)],
         # api keys
         ("POST", "/v1/api-keys"): [Probe("POST", "/v1/api-keys", OWN, {"name": "B's key"})],
         ("GET", "/v1/api-keys"): [Probe("GET", "/v1/api-keys", OWN)],

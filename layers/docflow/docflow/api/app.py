@@ -31,6 +31,7 @@ from docflow.api.routers import (
     hooks,
     integrations,
     meta,
+    review_page,
     reviews,
     schedules,
     templates,
@@ -52,11 +53,14 @@ TITLE = "Docflow API"
 PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/docs", "/v1/health"})
 # Inbound webhooks carry a Standard Webhooks signature instead of an API key.
 PUBLIC_PREFIXES = ("/v1/hooks/",)
+# The reviewers' page and its files: the key is typed into the page, which sends it to /v1.
+PAGE_PATH = "/review"
 
 
 def is_public(path: str) -> bool:
     """Routes that need no API key: the same list on API Gateway (Authorizer: NONE) and locally."""
-    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+    return (path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+            or path == PAGE_PATH or path.startswith(PAGE_PATH + "/"))
 
 
 def error_response(error: DocflowError) -> Response[Any]:
@@ -92,7 +96,7 @@ def create_app(ports: Ports) -> APIGatewayHttpResolver:
     for router in (api_keys.build(ports), templates.build(ports), workflows.build(ports), documents.build(ports),
                    executions.build(ports), reviews.build(ports),
                    hooks.build(ports), schedules.build(ports), integrations.build(ports), webhooks.build(ports),
-                   meta.build(lambda: openapi_json(app))):
+                   meta.build(lambda: openapi_json(app)), review_page.build()):
         app.include_router(router)
     app.use([_check_request])
 
