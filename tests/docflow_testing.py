@@ -12,7 +12,10 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -234,30 +237,40 @@ class AwsStack:
             query: dict[str, str] | None = None, headers: dict[str, str] | None = None,
             data: bytes | None = None) -> tuple[int, str]:
         """`body` goes as JSON; `data` as raw bytes, base64-encoded the way API Gateway passes binary."""
-        from docflow.api.app import is_public
-
         all_headers = {"content-type": "application/json", **(headers or {})}
         if key is not None:
             all_headers["authorization"] = f"Bearer {key}"
+        payload = json.dumps(body).encode() if body is not None else None
+        status, _, raw = self.invoke(method, path, all_headers, data if data is not None else payload,
+                                     "&".join(f"{k}={v}" for k, v in (query or {}).items()), binary=data is not None)
+        return status, raw.decode()
+
+    def invoke(self, method: str, path: str, headers: dict[str, str], body: bytes | None, query_string: str = "",
+               binary: bool = False) -> tuple[int, dict[str, str], bytes]:
+        """One request the way API Gateway makes it: the authorizer first (it has no identity
+        source, template.yaml, so it runs for every request), then the API function."""
+        from urllib.parse import parse_qsl
+
+        from docflow.api.app import is_public
+
         event = json.loads((EVENTS / "http_api_request.json").read_text())
-        event.update({"rawPath": path, "headers": all_headers, "queryStringParameters": query or None,
-                      "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-                      "body": json.dumps(body) if body is not None else None})
-        if data is not None:
-            event.update({"body": base64.b64encode(data).decode(), "isBase64Encoded": True})
+        params = dict(parse_qsl(query_string, keep_blank_values=True))
+        event.update({"rawPath": path, "headers": headers, "queryStringParameters": params or None,
+                      "rawQueryString": query_string, "body": None})
+        if body is not None:
+            event["body"], event["isBase64Encoded"] = ((base64.b64encode(body).decode(), True) if binary
+                                                       else (body.decode(), False))
         event["requestContext"]["http"].update({"method": method, "path": path})
         event["requestContext"]["requestId"] = str(uuid.uuid4())
         if not is_public(path):
-            # The authorizer has no identity source (template.yaml): it runs for every request.
             verdict = load_handler("authorizer").lambda_handler(event, LambdaContextStub())
             if not verdict["isAuthorized"]:
-                return 403, json.dumps({"message": "Forbidden"})  # API Gateway's answer to a denied request
+                return 403, {"content-type": "application/json"}, b'{"message": "Forbidden"}'
             event["requestContext"]["authorizer"] = {"lambda": verdict["context"]}
         result = load_handler("api").lambda_handler(event, LambdaContextStub())
         raw = result.get("body") or ""
-        if result.get("isBase64Encoded"):
-            raw = base64.b64decode(raw).decode()
-        return int(result["statusCode"]), raw
+        data = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+        return int(result["statusCode"]), {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}, data
 
     def wait_sfn(self, execution_id: str, timeout: float = 20) -> dict[str, Any]:
         arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_id}"
@@ -315,6 +328,41 @@ class StackApi:
     def wait(self, execution_id: str, timeout: float = 30) -> dict[str, Any]:
         self.stack.wait_sfn(execution_id, timeout)
         return dict(self.get(f"/v1/executions/{execution_id}").json())
+
+
+@contextmanager
+def serve_stack(stack: AwsStack) -> Iterator[str]:
+    """The stack's API over real HTTP on loopback, as API Gateway fronts it (for a browser): each
+    request goes through `AwsStack.invoke`, the authorizer and the API function under moto."""
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else None
+        headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
+                   if key.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        textual = headers.get("content-type", "application/json").startswith(("application/json", "text/"))
+        status, answer, data = stack.invoke(environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/", headers,
+                                            body, environ.get("QUERY_STRING", ""), binary=not textual)
+        start_response(f"{status} {HTTPStatus(status).phrase}",
+                       [*((k, v) for k, v in answer.items() if k != "content-length"),
+                        ("Content-Length", str(len(data)))])
+        return [data]
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, name="stack-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _invoke_in_process(stack_ref: dict[str, AwsStack]) -> Any:

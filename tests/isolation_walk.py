@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from docflow_testing import API_KEY, INVOICE_WORKFLOW, invoice_pdf
+from docflow_testing import API_KEY, INVOICE_WORKFLOW, invoice_pdf, review_workflow
 
 from docflow.api.app import create_app
 from docflow.domain.clock import new_id
@@ -42,6 +43,10 @@ class Seed:
     schedule_id: str = ""
     webhook_id: str = ""
     webhook_secret: str = ""
+    review_id: str = ""
+    review_workflow_id: str = ""
+    review_execution_id: str = ""
+    review_workflow_name: str = ""
 
     def ids(self) -> dict[str, str]:
         """A's ids, each with the prefix of its kind (to make an unknown id of the same shape)."""
@@ -51,10 +56,15 @@ class Seed:
             found[self.schedule_id] = "sch"
         if self.webhook_id:
             found[self.webhook_id] = "whk"
+        if self.review_id:
+            found[self.review_id] = "rev"
+            found[self.review_workflow_id] = "wf"
+            found[self.review_execution_id] = "exe"
         return found
 
     def secrets(self) -> list[str]:
         return [*self.ids(), self.workflow_name, self.document_name, self.execution_name, self.key_name,
+                *([self.review_workflow_name] if self.review_workflow_name else []),
                 self.key_secret, API_KEY, *self.key_prefixes, *([self.webhook_secret] if self.webhook_secret else [])]
 
 
@@ -103,6 +113,8 @@ def seed(a: Any, b: Any) -> Seed:
     keys = a.get("/v1/api-keys").json()["items"]
     assert {k["id"] for k in keys} >= {issued.json()["id"]} and len(keys) == 2
 
+    review_id, review_workflow_id, review_execution_id, review_workflow_name = _paused_review(a, document_id)
+
     b_workflow = b.post("/v1/workflows", json={**INVOICE_WORKFLOW, "name": "B's own"})
     assert b_workflow.status_code == 201, b_workflow.text
     return Seed(workflow_id=workflow_id, workflow_name=workflow_name, document_id=document_id,
@@ -110,7 +122,25 @@ def seed(a: Any, b: Any) -> Seed:
                 key_ids=[k["id"] for k in keys], key_name=key_name, key_secret=issued.json()["key"],
                 key_prefixes=[k["prefix"] for k in keys], b_workflow_id=b_workflow.json()["id"],
                 schedule_id=scheduled.json()["id"], webhook_id=subscribed.json()["id"],
-                webhook_secret=subscribed.json()["secret"])
+                webhook_secret=subscribed.json()["secret"], review_id=review_id,
+                review_workflow_id=review_workflow_id, review_execution_id=review_execution_id,
+                review_workflow_name=review_workflow_name)
+
+
+def _paused_review(a: Any, document_id: str) -> tuple[str, str, str, str]:
+    """A run of A's waiting in review, and its task's id."""
+    name = f"A-secret-reviewed-{_token()}"
+    workflow = a.post("/v1/workflows", json={**review_workflow(), "name": name})
+    assert workflow.status_code == 201, workflow.text
+    started = a.post(f"/v1/workflows/{workflow.json()['id']}/executions", json={"document_id": document_id})
+    assert started.status_code == 202, started.text
+    deadline = time.monotonic() + 30
+    while a.get(f"/v1/executions/{started.json()['id']}").json()["status"] != "review":
+        assert time.monotonic() < deadline, "A's run never reached review"
+        time.sleep(0.02)
+    tasks = a.get("/v1/reviews", params={"workflow_id": workflow.json()["id"]}).json()["items"]
+    assert len(tasks) == 1, tasks
+    return str(tasks[0]["id"]), str(workflow.json()["id"]), str(started.json()["id"]), name
 
 
 # --- the probes, keyed by (METHOD, path with every parameter written `{}`) ---------------------
@@ -121,6 +151,7 @@ WEBHOOK = {"url": "https://93.184.215.14/docflow-walk", "events": ["*"], "enable
 
 def probes_for(s: Seed) -> dict[tuple[str, str], list[Probe]]:
     wf, doc, exe, key = s.workflow_id, s.document_id, s.execution_id, s.key_ids[0]
+    rev = s.review_id or exe
     b_wf = s.b_workflow_id
     workflow_body = {**INVOICE_WORKFLOW, "name": "renamed by B"}
     return {
@@ -177,10 +208,15 @@ def probes_for(s: Seed) -> dict[tuple[str, str], list[Probe]]:
         ("POST", "/v1/workflows/templates"): [Probe("POST", "/v1/workflows/templates", OWN,
                                                     {"template_id": "invoice", "name": "B from template",
                                                      "description": "B"})],
-        ("GET", "/v1/reviews"): [Probe("GET", "/v1/reviews", EMPTY_OR_HIDDEN, query={"workflow_id": wf})],
-        ("GET", "/v1/reviews/{}"): [Probe("GET", f"/v1/reviews/{exe}", HIDDEN)],
-        ("POST", "/v1/reviews/{}/complete"): [Probe("POST", f"/v1/reviews/{exe}/complete", HIDDEN, {"values": {}})],
-        ("POST", "/v1/reviews/{}/reject"): [Probe("POST", f"/v1/reviews/{exe}/reject", HIDDEN, {})],
+        ("GET", "/v1/reviews"): [Probe("GET", "/v1/reviews", EMPTY_OR_HIDDEN, query={"workflow_id": wf}),
+                                 Probe("GET", "/v1/reviews", OWN),
+                                 Probe("GET", "/v1/reviews", OWN, query={"status": "pending"})],
+        ("GET", "/v1/reviews/{}"): [Probe("GET", f"/v1/reviews/{rev}", HIDDEN)],
+        ("GET", "/v1/reviews/{}/pages/{}"): [Probe("GET", f"/v1/reviews/{rev}/pages/1", HIDDEN)],
+        ("POST", "/v1/reviews/{}/claim"): [Probe("POST", f"/v1/reviews/{rev}/claim", HIDDEN)],
+        ("POST", "/v1/reviews/{}/release"): [Probe("POST", f"/v1/reviews/{rev}/release", HIDDEN)],
+        ("POST", "/v1/reviews/{}/complete"): [Probe("POST", f"/v1/reviews/{rev}/complete", HIDDEN, {"values": {}})],
+        ("POST", "/v1/reviews/{}/reject"): [Probe("POST", f"/v1/reviews/{rev}/reject", HIDDEN, {"reason": "B"})],
         ("GET", "/v1/workflows/{}/schedule"): [Probe("GET", f"/v1/workflows/{wf}/schedule", HIDDEN)],
         ("POST", "/v1/workflows/{}/schedule"): [Probe("POST", f"/v1/workflows/{wf}/schedule", HIDDEN, SCHEDULE)],
         ("PUT", "/v1/workflows/{}/schedule"): [Probe("PUT", f"/v1/workflows/{wf}/schedule", HIDDEN, SCHEDULE)],

@@ -1,16 +1,18 @@
 """The reviewers' page `GET /review` in a real browser (Debian's chromium through Playwright) against
 local mode over real HTTP: its headers, that it loads nothing from elsewhere, fits 1280x800, signs
-in only with a valid key, and (with the reviews API) the whole review of a paused run."""
+in only with a valid key, and the whole review of a paused run."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from docflow_testing import API_KEY, Api, LocalMode
+from browsing import no_horizontal_scroll, open_page, sign_in, signed_in
+from docflow_testing import API_KEY, Api, LocalMode, invoice_pdf, review_workflow
 
 from docflow.api.routers.review_page import CONTENT_SECURITY_POLICY
 
@@ -27,31 +29,6 @@ REVIEWED_INVOICE = {"steps": [
 ]}
 
 
-def no_horizontal_scroll(page: Any) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
-
-
-def open_page(page: Any, url: str) -> dict[str, list[str]]:
-    """Loads /review, recording every request the browser makes and every console error."""
-    seen: dict[str, list[str]] = {"requests": [], "errors": [], "dialogs": []}
-    page.on("request", lambda request: seen["requests"].append(request.url))
-    page.on("console", lambda message: seen["errors"].append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: seen["errors"].append(str(error)))
-
-    def on_dialog(dialog: Any) -> None:
-        seen["dialogs"].append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.goto(f"{url}/review", wait_until="networkidle")
-    return seen
-
-
-def sign_in(page: Any, key: str) -> None:
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def paused_run(api: Api, text: bytes) -> str:
     """A run of the reviewed-invoice workflow on a text document, once it waits in review."""
     workflow = api.post("/v1/workflows", json={"name": "Reviewed invoices", "definition": REVIEWED_INVOICE})
@@ -60,8 +37,7 @@ def paused_run(api: Api, text: bytes) -> str:
     started = api.post(f"/v1/workflows/{workflow.json()['id']}/executions", json={"document_id": document_id})
     assert started.status_code == 202, started.text
     execution_id = str(started.json()["id"])
-    # ?wait answers as soon as the run leaves queued/processing, i.e. once it pauses.
-    run = api.get(f"/v1/executions/{execution_id}", params={"wait": 20}).json()
+    run = api.wait(execution_id, until=("review", "completed", "failed", "canceled"))
     assert run["status"] == "review", run
     return execution_id
 
@@ -130,7 +106,6 @@ def test_given_an_empty_key_when_signing_in_then_the_page_asks_for_one_without_c
 
 # --- the whole review (the reviews API lands beside this) -----------------------------------------
 
-@pytest.mark.skip(reason="needs the reviews API")
 def test_given_a_run_paused_in_review_when_a_person_corrects_and_approves_in_the_browser_then_it_completes(
         local_mode: LocalMode, page: Any, artifacts: Path) -> None:
     from playwright.sync_api import expect
@@ -138,7 +113,7 @@ def test_given_a_run_paused_in_review_when_a_person_corrects_and_approves_in_the
     api = local_mode.api
     execution_id = paused_run(api, b"Invoice Number: INV-1\nTotal: 12.50")
     seen = open_page(page, local_mode.url)
-    sign_in(page, API_KEY)
+    signed_in(page, API_KEY)
     assert page.evaluate("Object.keys(sessionStorage)") == ["docflow.review.apiKey"]
     rows = page.locator("#queue-rows tr")
     expect(rows).to_have_count(1)
@@ -171,7 +146,6 @@ def test_given_a_run_paused_in_review_when_a_person_corrects_and_approves_in_the
     assert page.evaluate("sessionStorage.length") == 0
 
 
-@pytest.mark.skip(reason="needs the reviews API")
 def test_given_a_document_and_values_with_markup_when_the_task_is_shown_then_both_render_as_text(
         local_mode: LocalMode, page: Any, artifacts: Path) -> None:
     from playwright.sync_api import expect
@@ -181,7 +155,7 @@ def test_given_a_document_and_values_with_markup_when_the_task_is_shown_then_bot
             f"Invoice Number: {injected}\nTotal: 12.50").encode()
     paused_run(local_mode.api, text)
     seen = open_page(page, local_mode.url)
-    sign_in(page, API_KEY)
+    signed_in(page, API_KEY)
     page.locator("#queue-rows tr").first.get_by_role("button", name="Open").click()
 
     invoice_number = page.get_by_label("invoice_number", exact=True)
@@ -197,3 +171,42 @@ def test_given_a_document_and_values_with_markup_when_the_task_is_shown_then_bot
     assert page.evaluate("window.__pwned") is None
     page.screenshot(path=str(artifacts / "xss.png"))
     assert seen["dialogs"] == [] and seen["errors"] == []
+
+
+def test_given_a_pdf_in_review_when_a_field_is_focused_then_its_page_image_shows_the_word_box(
+        local_mode: LocalMode, page: Any, artifacts: Path) -> None:
+    """The document itself: each page a PNG rendered on the server, the focused field's box on it."""
+    from playwright.sync_api import expect
+
+    api = local_mode.api
+    workflow = api.post("/v1/workflows", json=review_workflow(confidence_threshold=0.99)).json()
+    document_id = api.upload("invoice-2041.pdf", invoice_pdf())
+    started = api.post(f"/v1/workflows/{workflow['id']}/executions", json={"document_id": document_id})
+    execution_id = started.json()["id"]
+    assert api.wait(execution_id, until=("review", "completed", "failed"))["status"] == "review"
+    seen = open_page(page, local_mode.url)
+    signed_in(page, API_KEY)
+    page.locator("#queue-rows tr").first.get_by_role("button", name="Open").click()
+
+    image = page.locator("#pages figure[data-page='1'] img")
+    expect(image).to_have_attribute("src", re.compile(r"^blob:"))
+    page.wait_for_function("document.querySelector(\"#pages img\").naturalWidth > 0")
+    assert page.evaluate("document.querySelector('#pages img').naturalWidth") >= 1000  # rendered, not scaled up
+    page.get_by_label("total", exact=True).focus()
+    box = page.locator("#pages figure[data-page='1'] .bbox")
+    expect(box).to_be_visible()
+    frame, word = page.locator("#pages figure[data-page='1'] img").bounding_box(), box.bounding_box()
+    assert frame is not None and word is not None
+    # The box is where the extract step read the total: its bbox over the page's size.
+    task = api.get("/v1/reviews", params={"workflow_id": workflow["id"]}).json()["items"][0]
+    size = api.get(f"/v1/reviews/{task['id']}").json()["pages"][0]
+    x0, top, x1, bottom = next(f["bbox"] for f in task["fields"] if f["name"] == "total")
+    assert abs((word["x"] - frame["x"]) / frame["width"] - x0 / size["width"]) < 0.01
+    assert abs((word["y"] - frame["y"]) / frame["height"] - top / size["height"]) < 0.01
+    assert abs(word["width"] / frame["width"] - (x1 - x0) / size["width"]) < 0.01
+    assert abs(word["height"] / frame["height"] - (bottom - top) / size["height"]) < 0.01
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(artifacts / "review-pdf.png"))
+    assert seen["errors"] == [] and seen["dialogs"] == []
+    assert all(urlsplit(url)[:2] == urlsplit(local_mode.url)[:2] or url.startswith("blob:")
+               for url in seen["requests"])

@@ -87,7 +87,7 @@ def test_lists_of_another_workspace_hold_none_of_a(local_mode: LocalMode) -> Non
     assert [k["name"] for k in b.get("/v1/api-keys").json()["items"]] == ["second"]
     # A sees its own, and only its own.
     a_workflows = local_mode.api.get("/v1/workflows").json()["items"]
-    assert [w["id"] for w in a_workflows] == [s.workflow_id]
+    assert [w["id"] for w in a_workflows] == [s.review_workflow_id, s.workflow_id]
 
 
 def test_another_workspace_cannot_revoke_a_key(local_mode: LocalMode) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from docflow_testing import API_KEY, Api, AwsStack, StackApi, invoice_pdf
 
 from docflow.domain.limits import Limits
@@ -14,6 +15,7 @@ from docflow.domain.models import Workflow, WorkflowDefinition
 from docflow.runtime import aws
 from docflow.runtime.local.server import RunningServer
 from docflow.runtime.settings import LocalSettings
+from docflow.steps.registry import STEP_KINDS
 from docflow.usecases.keys import ensure_key
 
 UNSUPPORTED = [{"id": "parse", "type": "parse"}, {"id": "check", "type": "review"}]
@@ -40,7 +42,9 @@ def _assert_failed(run: dict[str, Any], code: str, steps_run: int) -> None:
     assert [e["status"] for e in run["execution_log"]].count("completed") == steps_run, run["execution_log"]
 
 
-def test_given_legacy_definitions_when_run_locally_then_they_fail_with_a_clear_code(tmp_path: Path) -> None:
+def test_given_legacy_definitions_when_run_locally_then_they_fail_with_a_clear_code(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(STEP_KINDS, "review")  # a stored definition with a type this build lacks
     settings = LocalSettings(data_dir=tmp_path / "data", host="127.0.0.1", port=0, workers=2, api_key=API_KEY,
                              limits=Limits(max_steps_per_run=5))
     server = RunningServer(settings).start()
@@ -55,6 +59,7 @@ def test_given_legacy_definitions_when_run_locally_then_they_fail_with_a_clear_c
 def test_given_legacy_definitions_when_run_on_the_state_machine_then_they_fail_with_a_clear_code(
         aws_stack: AwsStack, monkeypatch: Any) -> None:
     ensure_key(aws.ports().keys, API_KEY)
+    monkeypatch.delitem(STEP_KINDS, "review")  # a stored definition with a type this build lacks
     monkeypatch.setattr(aws.ports(), "limits", Limits(max_steps_per_run=5))
     api = StackApi(aws_stack, API_KEY)
     _assert_failed(_run(api, _stored(aws.ports(), UNSUPPORTED)), "unsupported_step", 1)

@@ -34,7 +34,7 @@ def cond(step_id: str, if_true: str, if_false: str, **more: Any) -> dict[str, An
 
 
 def test_given_every_registered_kind_then_each_has_a_config_model_needs_and_an_executor() -> None:
-    assert set(STEP_KINDS) == {"parse", "extract", "transform", "condition", "integration"}
+    assert set(STEP_KINDS) == {"parse", "extract", "transform", "condition", "review", "integration"}
     for name, kind in STEP_KINDS.items():
         assert kind.name == name and kind.needs in ("compute", "inline", "network", "wait") and callable(kind.execute)
 
@@ -51,7 +51,6 @@ def test_given_a_branching_definition_when_saved_then_it_is_accepted() -> None:
     ([], "at least one step", ["body", "definition", "steps"]),
     ([{"id": "a", "type": "parse"}, {"id": "a", "type": "parse"}], "'a' is used twice",
      ["body", "definition", "steps", 1, "id"]),
-    ([{"id": "a", "type": "review"}], "type 'review' is not available", ["body", "definition", "steps", 0, "type"]),
     ([{"id": "a", "type": "parse", "next": "zz"}], "next 'zz', which is not a step",
      ["body", "definition", "steps", 0, "next"]),
     ([{"id": "a", "type": "parse"}, cond("c", "a", "nowhere")], "if_false 'nowhere'",
@@ -72,12 +71,20 @@ def test_given_a_branching_definition_when_saved_then_it_is_accepted() -> None:
      ["body", "definition", "steps", 0, "config"]),
     ([{"id": "c", "type": "condition", "config": {"expression": "a ==", "if_true": "c", "if_false": "c"}}],
      "not a valid JMESPath", ["body", "definition", "steps", 0, "config", "expression"]),
-], ids=["empty", "duplicate", "unknown-type", "dangling-next", "dangling-branch", "next-on-branch",
+], ids=["empty", "duplicate", "dangling-next", "dangling-branch", "next-on-branch",
         "unreachable", "next-cycle", "branch-cycle", "bad-expression", "bad-set", "no-mode", "bad-condition"])
 def test_given_a_definition_the_engine_cannot_run_when_saved_then_422_names_the_step(
         steps: list[dict[str, Any]], message: str, loc: list[Any]) -> None:
     error = refused(*steps)
     assert message in error["message"] and error["loc"] == loc, error
+
+
+def test_given_a_type_this_build_has_no_module_for_when_saved_then_422_names_the_step(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(STEP_KINDS, "review")  # as a build without the review module would be
+    error = refused({"id": "a", "type": "review"})
+    assert "type 'review' is not available" in error["message"]
+    assert error["loc"] == ["body", "definition", "steps", 0, "type"]
 
 
 def _ran(*entries: tuple[str, str, str | None]) -> list[ExecutionLogEntry]:
