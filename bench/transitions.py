@@ -22,11 +22,14 @@ def _workflows(fields: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     condition = {"id": "condition", "type": "condition",
                  "config": {"expression": "big", "if_true": "finish", "if_false": "finish"}}
     finish = {"id": "finish", "type": "transform", "config": {"expression": "@"}}
+    # Passes without a person (threshold 0): the same states as a review a person answers.
+    review = {"id": "review", "type": "review", "config": {"confidence_threshold": 0}}
     return {
         "parse": [parse],
         "parse+extract": [parse, extract],
         "parse+extract+transform": [parse, extract, transform],
         "parse+extract+transform+condition+transform": [parse, extract, transform, condition, finish],
+        "parse+extract+review": [parse, extract, review],
     }
 
 

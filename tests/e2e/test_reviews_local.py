@@ -86,6 +86,38 @@ def test_given_a_waiting_review_when_values_have_the_wrong_types_then_422_names_
     assert api.get(f"/v1/reviews/{task['id']}").json()["status"] == "pending"
 
 
+def test_given_two_reviewers_when_both_complete_at_once_then_one_wins_and_the_other_gets_409(
+        local_mode: LocalMode) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    api = local_mode.api
+    execution, task = _paused(api, _start(api, review_workflow())["id"])
+    clients = [Api(local_mode.url, API_KEY) for _ in range(2)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda pair: pair[0].post(f"/v1/reviews/{task['id']}/complete",
+                                                          json={"values": {"invoice_number": pair[1]}}),
+                                zip(clients, ["R-A", "R-B"], strict=True)))
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    winner = next(a.json() for a in answers if a.status_code == 200)
+    finished = api.wait(execution["id"])
+    assert finished["status"] == "completed"
+    assert finished["output"]["values"]["invoice_number"] == winner["values"]["invoice_number"]
+    assert [e["type"] for e in finished["execution_log"]].count("review") == 1
+
+
+def test_given_a_run_waiting_for_review_when_canceled_then_its_task_leaves_the_queue(local_mode: LocalMode) -> None:
+    api = local_mode.api
+    execution, task = _paused(api, _start(api, review_workflow())["id"])
+    canceled = api.request("PATCH", f"/v1/workflows/{execution['workflow_id']}/executions/{execution['id']}",
+                           json={"status": "canceled"})
+    assert canceled.status_code == 200, canceled.text
+    assert task["id"] not in [t["id"] for t in api.get("/v1/reviews", params={"status": "pending"}).json()["items"]]
+    closed = api.get(f"/v1/reviews/{task['id']}").json()
+    assert closed["status"] == "expired" and closed["reason"] == "the run was canceled"
+    late = api.post(f"/v1/reviews/{task['id']}/complete", json={"values": {}})
+    assert late.status_code == 409, late.text
+
+
 def test_given_a_waiting_review_when_rejected_then_the_run_fails_with_review_rejected_and_the_reason(
         local_mode: LocalMode) -> None:
     api = local_mode.api

@@ -79,6 +79,7 @@ def test_given_a_run_paused_at_the_review_task_when_completed_through_the_api_th
                for e in history)
     states = _entered(aws_stack, execution_id)
     assert states[states.index("AwaitReview") + 1:][:1] == ["Route"] and states[-1] == "Done"
+    assert len(states) <= 2 * 3 + 3, states  # DESIGN.md §8: a wait for a person costs no extra state
     finished = api.get(f"/v1/executions/{execution_id}").json()
     assert finished["status"] == "completed"
     assert finished["output"]["values"]["invoice_number"] == "AWS-8"

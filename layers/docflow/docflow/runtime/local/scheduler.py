@@ -11,13 +11,13 @@ the run and recording it, the idempotency key (schedule id + scheduled time) rep
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from docflow.domain.clock import utc_now
 from docflow.domain.schedules import Schedule, previous_fire_time
 from docflow.ports import EnabledSchedules, Ports
+from docflow.runtime.local.ticking import TickLoop
 from docflow.usecases.schedules import Fired, fire_schedule
 
 log = logging.getLogger("docflow.scheduler")
@@ -25,16 +25,16 @@ log = logging.getLogger("docflow.scheduler")
 ON_TIME = timedelta(seconds=60)
 
 
-class ScheduleLoop:
+class ScheduleLoop(TickLoop):
+    thread_name = "docflow-scheduler"
+
     def __init__(self, ports: Ports, schedules: EnabledSchedules, *, clock: Callable[[], datetime] = utc_now,
                  poll_seconds: float = 1.0, on_time: timedelta = ON_TIME) -> None:
+        super().__init__(poll_seconds, log)
         self._ports = ports
         self._schedules = schedules
         self.clock = clock  # injectable: tests move time
-        self._poll_seconds = poll_seconds
         self._on_time = on_time
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def due(self, schedule: Schedule, now: datetime) -> tuple[datetime, bool] | None:
         """The scheduled time to fire now and whether it is a catch-up, or None."""
@@ -69,24 +69,3 @@ class ScheduleLoop:
                          " (catch-up)" if catch_up else "", outcome.started.execution.id)
             fired.append(outcome)
         return fired
-
-    def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.tick()
-            except Exception:  # e.g. the database busy: keep the loop alive
-                log.exception("scheduler tick failed")
-            if self._stopping.wait(self._poll_seconds):  # wakes at once on stop()
-                break
-
-    def start(self) -> ScheduleLoop:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self.run, name="docflow-scheduler", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-            self._thread = None
