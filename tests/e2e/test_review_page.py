@@ -210,3 +210,23 @@ def test_given_a_pdf_in_review_when_a_field_is_focused_then_its_page_image_shows
     assert seen["errors"] == [] and seen["dialogs"] == []
     assert all(urlsplit(url)[:2] == urlsplit(local_mode.url)[:2] or url.startswith("blob:")
                for url in seen["requests"])
+
+
+def test_given_tasks_of_two_workflows_when_the_queue_is_filtered_by_one_then_only_its_tasks_show(
+        local_mode: LocalMode, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    api = local_mode.api
+    first, second = paused_run(api, b"Invoice Number: A-1\nTotal: 1.00"), paused_run(api, b"Invoice Number: B-1")
+    wanted = api.get(f"/v1/executions/{second}").json()["workflow_id"]
+    open_page(page, local_mode.url)
+    signed_in(page, API_KEY)
+    rows = page.locator("#queue-rows tr")
+    expect(rows).to_have_count(2)
+    page.locator("#workflow-filter").fill(wanted)
+    page.locator("#workflow-filter").press("Enter")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(wanted)
+    page.get_by_role("button", name="Clear").click()
+    expect(rows).to_have_count(2)
+    assert first != second
