@@ -164,6 +164,12 @@ def serve_subprocess(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.1)
 
 
+def serve_api(data_dir: Path) -> tuple[subprocess.Popen[bytes], Api]:
+    """`docflow serve` in its own process (see serve_subprocess), and a client of it."""
+    process, url = serve_subprocess(data_dir)
+    return process, Api(url, API_KEY)
+
+
 @dataclass
 class LocalMode:
     url: str

@@ -17,6 +17,7 @@ from docflow_testing import (
     Api,
     LocalMode,
     invoice_pdf,
+    serve_api,
     serve_subprocess,
     start_local,
 )
@@ -157,11 +158,7 @@ def test_kill_9_then_restart_finishes_every_accepted_run(tmp_path: Path) -> None
     """A hard stop of `docflow serve` loses nothing: every run it accepted is finished by the next start."""
     data_dir = tmp_path / "data"
 
-    def serve() -> tuple[subprocess.Popen[bytes], Api]:
-        process, url = serve_subprocess(data_dir)
-        return process, Api(url, API_KEY)
-
-    first, api = serve()
+    first, api = serve_api(data_dir)
     try:
         workflow = api.post("/v1/workflows", json=INVOICE_WORKFLOW).json()
         started = []
@@ -172,7 +169,7 @@ def test_kill_9_then_restart_finishes_every_accepted_run(tmp_path: Path) -> None
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
-    second, api = serve()
+    second, api = serve_api(data_dir)
     try:
         finished = [api.wait(execution_id) for execution_id in started]
         assert [e["status"] for e in finished] == ["completed"] * 6

@@ -5,12 +5,11 @@ values; a task ends once; a wait survives `kill -9`; an unanswered task times ou
 from __future__ import annotations
 
 import signal
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from docflow_testing import API_KEY, Api, LocalMode, invoice_pdf, review_workflow, serve_subprocess
+from docflow_testing import API_KEY, Api, LocalMode, invoice_pdf, review_workflow, serve_api
 
 pytestmark = pytest.mark.e2e
 
@@ -146,6 +145,25 @@ def test_given_a_task_claimed_by_one_reviewer_when_another_lists_the_queue_then_
     assert task["id"] in [t["id"] for t in second.get("/v1/reviews").json()["items"]]
 
 
+def test_given_a_claimed_task_when_the_queue_is_paged_then_every_other_task_shows_once(
+        local_mode: LocalMode) -> None:
+    from docflow.usecases.keys import issue_key
+
+    api = local_mode.api
+    tasks = [_paused(api, _start(api, review_workflow(), number=f"P-{n}")["id"])[1]["id"] for n in range(4)]
+    other = Api(local_mode.url, issue_key(local_mode.server.runtime.ports.keys, "default", "other").secret)
+    assert other.post(f"/v1/reviews/{tasks[0]}/claim").status_code == 200
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 2}
+    while True:
+        page = api.get("/v1/reviews", params=params).json()
+        seen.extend(t["id"] for t in page["items"])
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert seen == tasks[1:]  # the claimed one hidden, none skipped, oldest first
+
+
 def test_given_a_confidence_threshold_when_every_field_is_above_it_then_the_run_passes_without_a_person(
         local_mode: LocalMode) -> None:
     api = local_mode.api
@@ -180,17 +198,13 @@ def test_given_a_run_waiting_for_review_when_the_server_is_killed_then_after_res
         tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
 
-    def serve() -> tuple[subprocess.Popen[bytes], Api]:
-        process, url = serve_subprocess(data_dir)
-        return process, Api(url, API_KEY)
-
-    first, api = serve()
+    first, api = serve_api(data_dir)
     try:
         execution, task = _paused(api, _start(api, review_workflow())["id"])
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
-    second, api = serve()
+    second, api = serve_api(data_dir)
     try:
         assert api.get(f"/v1/executions/{execution['id']}").json()["status"] == "review"
         queue = api.get("/v1/reviews").json()["items"]

@@ -5,6 +5,7 @@ orchestrators; a task ends exactly once (every change is a conditional save of t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from docflow.domain.reviews import (
 from docflow.ports import DueReviews, Ports, ReviewRepository, wired
 from docflow.usecases import run
 
+log = logging.getLogger("docflow.reviews")
 MAX_SAVE_ATTEMPTS = 20
 # How many stored pages a queue read may look through to fill one page past others' claims.
 MAX_LIST_READS = 5
@@ -66,12 +68,13 @@ def list_reviews(ports: Ports, workspace_id: str, workflow_id: str | None, statu
         ports.workflows.get(workspace_id, workflow_id)  # 404 for an unknown or foreign workflow
     now, items = utc_now(), list[ReviewTask]()
     for _ in range(MAX_LIST_READS):
-        page = _reviews(ports).list(workspace_id, workflow_id, status, limit, cursor)
+        # Never more than the page still needs: the cursor then stands right after the last item kept.
+        page = _reviews(ports).list(workspace_id, workflow_id, status, limit - len(items), cursor)
         items.extend(t for t in page.items if t.claimed_by_other(key_id, now) is None)
         cursor = page.next_cursor
         if len(items) >= limit or cursor is None:
             break
-    return Page(items=items[:limit], next_cursor=cursor)
+    return Page(items=items, next_cursor=cursor)
 
 
 def get_review(ports: Ports, workspace_id: str, review_id: str) -> ReviewTask:
@@ -333,11 +336,19 @@ def expire_due(ports: Ports, due: DueReviews, now: datetime, limit: int = 100) -
     """Local mode's timeout loop: expires every task past its due time and tells the engine."""
     expired = 0
     for task in due.list_due(now, limit):
-        with suppress(StepFailed):  # a failed run is recorded on the execution: nothing left to drive
-            expire_review(ports, task.workspace_id, task.id)
-        execution = ports.executions.get(task.workspace_id, task.execution_id)
-        if execution.status == ExecutionStatus.PROCESSING:
-            progress = run.progress_of(ports, task.workspace_id, task.execution_id)
-            wired(ports.waiting_runs, "waiting runs").resume(execution, None, progress.to_payload())
+        try:
+            _expire_due_task(ports, task)
+        except Exception:  # one task's trouble (a busy database) must not hold up the others: next tick
+            log.exception("review %s: expiring it failed", task.id)
+            continue
         expired += 1
     return expired
+
+
+def _expire_due_task(ports: Ports, task: ReviewTask) -> None:
+    with suppress(StepFailed):  # a failed run is recorded on the execution: nothing left to drive
+        expire_review(ports, task.workspace_id, task.id)
+    execution = ports.executions.get(task.workspace_id, task.execution_id)
+    if execution.status == ExecutionStatus.PROCESSING:
+        progress = run.progress_of(ports, task.workspace_id, task.execution_id)
+        wired(ports.waiting_runs, "waiting runs").resume(execution, None, progress.to_payload())
