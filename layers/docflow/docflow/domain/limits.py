@@ -10,6 +10,8 @@ class Limits:
     max_upload_bytes: int = 100 * 1024 * 1024
     max_request_bytes: int = 6 * 1024 * 1024
     max_pages: int = 500
+    # OCR of one page (a scan, an image) gives up after this long: `ocr_timeout`.
+    ocr_page_seconds: int = 30
     upload_url_ttl_seconds: int = 3600
     download_url_ttl_seconds: int = 900
     # Step outputs above this go to the blob store with a pointer (Step Functions caps payloads at 256 KB).

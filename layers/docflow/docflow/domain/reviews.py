@@ -13,9 +13,9 @@ from pydantic import Field
 
 from docflow.domain.clock import stable_id
 from docflow.domain.errors import Conflict, ValidationFailed
+from docflow.domain.extraction import FieldType
 from docflow.domain.models import Record
 
-FieldType = Literal["string", "number", "date", "currency", "boolean", "list"]
 OnTimeout = Literal["fail", "approve"]
 # How long a claim hides a task from other reviewers' queues.
 CLAIM_TTL = timedelta(minutes=15)
@@ -154,8 +154,9 @@ def _typed(spec: ReviewField, value: Any) -> Any:
         except ValueError:
             return _Bad(f"'{spec.name}' must be a date as YYYY-MM-DD, got '{value[:40]}'")
     if spec.type == "list":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return _Bad(f"'{spec.name}' must be a list of strings, got {_kind(value)}")
+        if not isinstance(value, list) or not (all(isinstance(v, str) for v in value)
+                                               or all(isinstance(v, dict) for v in value)):
+            return _Bad(f"'{spec.name}' must be a list of strings or of objects (line items), got {_kind(value)}")
         return value
     return value if isinstance(value, str) else _Bad(f"'{spec.name}' must be a string, got {_kind(value)}")
 

@@ -15,6 +15,7 @@ from docflow.domain.limits import Limits
 from docflow.domain.models import ApiKey, Document, Execution, ExecutionError, ExecutionStatus, Page, Workflow
 
 if TYPE_CHECKING:  # annotations only: the handlers that never touch schedules don't import them
+    from docflow.domain.extraction import EngineAnswer, EngineRequest
     from docflow.domain.integrations import Integration
     from docflow.domain.outbound_webhooks import Delivery, Subscription
     from docflow.domain.reviews import ReviewStatus, ReviewTask
@@ -248,6 +249,14 @@ class PageImages(Protocol):
         does not have."""
 
 
+class ExtractionEngine(Protocol):
+    """An outside extraction service (`textract`, `bedrock`): the same answer shape as the rules engine."""
+
+    def extract(self, request: EngineRequest) -> EngineAnswer:
+        """Raises DeliveryTransient when a retry may succeed (throttling after the client's own
+        retries), StepFailed with a clear `code` otherwise (access denied, a malformed answer)."""
+
+
 class StepCompute(Protocol):
     """Runs a step job (a picklable function of plain data, docflow.steps.jobs) somewhere."""
 
@@ -382,6 +391,8 @@ class Ports:
     reviews: ReviewRepository | None = None
     waiting_runs: WaitingRuns | None = None
     page_images: PageImages | None = None
+    # Outside extraction engines by name ("textract", "bedrock"); the rules engine needs no port.
+    extraction_engines: dict[str, ExtractionEngine] = field(default_factory=dict)
 
 
 def wired[P](port: P | None, what: str) -> P:

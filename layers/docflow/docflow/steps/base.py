@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel
 
 from docflow.domain.integrations import Integration
 from docflow.domain.limits import Limits
 from docflow.domain.reviews import OnTimeout, ReviewField
+
+if TYPE_CHECKING:
+    from docflow.ports import ExtractionEngine
 
 # compute: CPU work, sent to a step worker process where the runtime has one (parse, extract);
 # inline: cheap, runs in the orchestrating thread (transform, condition);
@@ -60,6 +63,12 @@ class StepRun(Protocol):
         UrlRefused, or DeliveryTransient for timeouts, connection errors, 429 and 5xx."""
     def mail(self, to: list[str], subject: str, body: str) -> None:
         """Sends an e-mail through the runtime's mailer (DeliveryTransient when it may pass)."""
+    def extraction_engine(self, name: str) -> ExtractionEngine:
+        """An outside extraction engine ("textract", "bedrock"); StepFailed `engine_unavailable`
+        when the runtime has none by that name."""
+    @property
+    def storage_key(self) -> str | None:
+        """Where the run's first document is stored in the blob store (Textract reads S3 objects)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,10 @@ class StepResult:
     summary: dict[str, Any] = field(default_factory=dict)
     # Set by a step that waits for a person (then `output` is not stored until the answer).
     wait: Wait | None = None
+    # What the step consumed, added up into the execution's `usage`: e.g. {"pages": 2,
+    # "ocr_pages": 1} (parse), {"textract_pages": {"AnalyzeExpense": 2}}, {"bedrock_tokens":
+    # {"input": 1200, "output": 80}} (extract).
+    usage: dict[str, Any] = field(default_factory=dict)
 
 
 def no_targets(config: Any) -> list[tuple[str, str]]:

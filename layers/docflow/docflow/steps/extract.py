@@ -17,12 +17,13 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from docflow.domain.documents import Extraction, FieldResult, Line, ParsedDocument, Word
 from docflow.domain.errors import StepFailed
+from docflow.domain.extraction import EngineName, FieldSpec, FieldType, PresetName, merge_fields
 from docflow.steps.base import StepKind, StepResult, StepRun
 
 __all__ = [
@@ -36,52 +37,10 @@ __all__ = [
     "parse_list",
 ]
 
-FieldType = Literal["string", "number", "date", "currency", "boolean", "list"]
-
 # Confidence of each way of finding a value (see the module docstring).
 CONFIDENCE_SAME_LINE = 0.9
 CONFIDENCE_BELOW = 0.75
 CONFIDENCE_PATTERN_ONLY = 0.35
-
-
-class FieldSpec(BaseModel):
-    """One field to extract."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    type: FieldType = "string"
-    description: str | None = None
-    required: bool = False
-    labels: list[str] = Field(
-        default_factory=list,
-        description="Phrases that precede the value, e.g. 'Invoice Number'. Default: the name, '_' read as ' '.",
-    )
-    pattern: str | None = Field(
-        default=None, description="Regular expression the value must match (its first group, if it has one)."
-    )
-
-    @field_validator("labels")
-    @classmethod
-    def _labels_have_words(cls, labels: list[str]) -> list[str]:
-        cleaned = [" ".join(label.split()) for label in labels]
-        for label in cleaned:
-            if not re.search(r"\w", label):
-                raise ValueError(f"label {label!r} has no letters or digits")
-        return cleaned
-
-    @field_validator("pattern")
-    @classmethod
-    def _pattern_compiles(cls, pattern: str | None) -> str | None:
-        if pattern is not None:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
-        return pattern
-
-    def effective_labels(self) -> list[str]:
-        return self.labels or [self.name.replace("_", " ").strip() or self.name]
 
 
 class ExtractConfig(BaseModel):
@@ -89,17 +48,27 @@ class ExtractConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    engine: Literal["rules", "textract", "bedrock"] = "rules"
-    fields: list[FieldSpec] = Field(min_length=1)
+    engine: EngineName = "rules"
+    preset: PresetName | None = Field(
+        default=None,
+        description="Built-in fields, no labels needed ('invoice'); `fields` add to them or override them.",
+    )
+    fields: list[FieldSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _unique_names(self) -> ExtractConfig:
+    def _fields_or_preset(self) -> ExtractConfig:
+        if not self.fields and self.preset is None:
+            raise ValueError("name the fields to extract (`fields`) or a `preset` such as 'invoice'")
         seen: set[str] = set()
         for spec in self.fields:
             if spec.name in seen:
                 raise ValueError(f"field name {spec.name!r} appears more than once")
             seen.add(spec.name)
         return self
+
+    def all_fields(self) -> list[FieldSpec]:
+        """The preset's fields (user fields of the same name win), then the user's own."""
+        return merge_fields(self.preset, self.fields)
 
 
 def extract_fields(document: ParsedDocument, config: ExtractConfig) -> Extraction:
@@ -111,15 +80,16 @@ def extract_fields(document: ParsedDocument, config: ExtractConfig) -> Extractio
             code="engine_unavailable",
             details=[{"engine": config.engine}],
         )
-    doc = _Document(document, [label for spec in config.fields for label in spec.effective_labels()])
+    specs = config.all_fields()
+    doc = _Document(document, [label for spec in specs for label in spec.effective_labels()])
     results: dict[str, FieldResult] = {}
-    for spec in config.fields:
+    for spec in specs:
         results[spec.name] = _extract_one(doc, spec) or FieldResult(value=None, confidence=0.0)
     return Extraction(
         values={name: r.value for name, r in results.items()},
         confidence={name: r.confidence for name, r in results.items()},
         fields=results,
-        missing_required=[s.name for s in config.fields if s.required and results[s.name].value is None],
+        missing_required=[s.name for s in specs if s.required and results[s.name].value is None],
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from docflow.domain.clock import utc_now
 from docflow.domain.errors import Conflict, DocflowError, NotFound, StepFailed
+from docflow.domain.extraction import FieldSpec, merge_fields
 from docflow.domain.flow import NextStep, next_step
 from docflow.domain.integrations import Integration
 from docflow.domain.limits import Limits
@@ -30,7 +31,7 @@ from docflow.domain.models import (
 )
 from docflow.domain.reviews import ReviewTask, review_id
 from docflow.domain.status import move
-from docflow.ports import OutboundRequest, Ports, wired
+from docflow.ports import ExtractionEngine, OutboundRequest, Ports, wired
 from docflow.steps.base import StepResult, Wait
 from docflow.usecases.executions import change_execution, update_execution
 
@@ -388,14 +389,29 @@ class _Run:
             step = execution.definition.step(entry.step_id)
             if entry.type != "extract" or entry.status != StepStatus.COMPLETED or step is None:
                 continue
-            for spec in step.config.get("fields", []):
-                details[spec["name"]] = {"type": spec.get("type", "string"), "required": spec.get("required", False)}
+            for spec in merge_fields(step.config.get("preset"),
+                                     [FieldSpec.model_validate(f) for f in step.config.get("fields", [])]):
+                details[spec.name] = {"type": spec.type, "required": spec.required}
             raw = self._ports.executions.get_step_output(execution.workspace_id, execution.id, entry.step_id)
             found = (json.loads(raw) if raw is not None else {}).get("fields", {})
             for name, result in found.items():
                 details.setdefault(name, {}).update(
                     {key: result.get(key) for key in ("page", "bbox", "source_text")})
         return details
+
+    @property
+    def storage_key(self) -> str | None:
+        execution = self._execution
+        if not execution.documents:
+            return None
+        return self._ports.documents.get(execution.workspace_id, execution.documents[0]).storage_key
+
+    def extraction_engine(self, name: str) -> ExtractionEngine:
+        engine = self._ports.extraction_engines.get(name)
+        if engine is None:
+            raise StepFailed(f"the extract engine {name!r} is not configured in this runtime",
+                             code="engine_unavailable", details=[{"engine": name}])
+        return engine
 
     def document(self) -> tuple[bytes, str]:
         execution = self._execution
