@@ -21,14 +21,35 @@ def transitions() -> tuple[list[Row], list[str]]:
         return [Row("state transitions per run", "error", met=None)], [
             f"state transitions: the moto run failed: {tail[0]}"]
     rows, findings = [], []
-    for result in json.loads(done.stdout.strip().splitlines()[-1]):
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    for result in measured["runs"]:
         entered, limit = result["entered"], 2 * result["steps"] + 3
         rows.append(Row(f"state transitions per run ({result['label']})", str(len(entered)),
                         f"2 x {result['steps']} steps + 3", len(entered) / limit, f"<= {limit}",
                         result["status"] == "SUCCEEDED" and len(entered) <= limit))
         findings.append(f"state transitions under moto, {result['label']} ({result['status']}): "
                         f"{' → '.join(entered)}")
-    return rows, findings
+    cost_rows, cost_findings = cost_of(measured["cost"])
+    return rows + cost_rows, findings + cost_findings
+
+
+def cost_of(run: dict[str, object]) -> tuple[list[Row], list[str]]:
+    """DESIGN.md §8: the AWS bill for 1,000 one-page documents with the rules engine ≤ $0.30."""
+    parts: dict[str, float] = run["parts"]  # type: ignore[assignment]
+    per_thousand = 1000 * sum(parts.values())
+    ok = run["execution_status"] == "completed"
+    row = Row("est. AWS cost per 1,000 one-page docs (rules)", f"${per_thousand:.3f}", "",
+              per_thousand / 0.30, "<= $0.30", ok and per_thousand <= 0.30)
+    breakdown = ", ".join(f"{name} ${1000 * usd:.4f}" for name, usd in sorted(parts.items(), key=lambda p: -p[1]))
+    return [row], [
+        f"AWS cost per 1,000 docs by service (prices of {run['prices_as_of']}, us-east-1): {breakdown}",
+        f"    the run's recorded usage {json.dumps(run['usage'])}, cost_usd {run['cost_usd']} (Step Functions and "
+        f"the step function only); AWS requests counted under moto: {json.dumps(run['calls'])}, "
+        f"DynamoDB {run['write_units']} write / {run['read_units']} read units",
+        "    estimated, not measured on AWS: Lambda time = compute here x 1769 MB/memory + a typical latency per "
+        "real request (DynamoDB 6 ms, S3 20 ms, EventBridge 15 ms); excluded: storage per month, CloudWatch Logs, "
+        "cold-start init time, the authorizer cache (counted as one authorizer call per request)",
+    ]
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 from bench.common import ROOT
@@ -33,7 +34,49 @@ def _workflows(fields: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def count() -> list[dict[str, Any]]:
+def _cost_run(stack: Any, testing: Any, pdf: bytes) -> dict[str, Any]:
+    """One 1-page document through parse + extract (rules) as a caller does it, every AWS request
+    metered: the upload handle, the file's PUT, the uploads function, the start, the result."""
+    from bench import cost
+    from docflow.domain.usage import PriceTable, Usage
+    from docflow.runtime.settings import prices_from_env
+
+    steps = _workflows(testing.INVOICE_FIELDS)["parse+extract"]
+    _, workflow = stack.http("POST", "/v1/workflows", body={"name": "cost", "definition": {"steps": steps}})
+    api_ms, requests = 0.0, 0
+
+    def timed(call: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal api_ms, requests
+        started = time.perf_counter()
+        with meter.api_request():
+            result = call(*args, **kwargs)
+        api_ms += (time.perf_counter() - started) * 1000
+        return result
+
+    with cost.metered() as meter:
+        _, handle = timed(stack.http, "POST", "/v1/documents",
+                          body={"name": "invoice.pdf", "content_type": "application/pdf", "size": len(pdf)})
+        key = f"documents/default/{handle['id']}"
+        stack.clients.s3.put_object(Bucket=stack.bucket, Key=key, Body=pdf, ContentType="application/pdf")
+        event = json.loads((ROOT / "tests" / "events" / "s3_object_created.json").read_text())
+        event["detail"]["object"].update({"key": key, "size": len(pdf)})
+        timed(testing.load_handler("uploads").lambda_handler, event, testing.LambdaContextStub())
+        _, execution = timed(stack.http, "POST", f"/v1/workflows/{workflow['id']}/executions",
+                             body={"document_id": handle["id"]})
+        status = stack.wait_sfn(execution["id"])["status"]
+        _, stored = timed(stack.http, "GET", f"/v1/executions/{execution['id']}")
+    requests = 3  # the uploads function is not a request: an S3 event
+    prices: PriceTable = prices_from_env()
+    usage = Usage.model_validate(stored["usage"])
+    parts = cost.per_document(meter, usage, requests, 1, api_ms, prices)
+    return {"status": status, "execution_status": stored["status"], "usage": stored["usage"],
+            "cost_usd": stored["cost_usd"], "parts": parts, "prices_as_of": prices.as_of,
+            "calls": {f"{service}.{op}": n for (service, op), n in sorted(meter.calls.items())},
+            "write_units": meter.write_units, "read_units": meter.read_units, "api_ms": api_ms,
+            "moto_ms": dict(meter.moto_ms)}
+
+
+def count() -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "tests"))
     import conftest
     import docflow_testing as testing
@@ -59,9 +102,10 @@ def count() -> list[dict[str, Any]]:
                 entered = [e["stateEnteredEventDetails"]["name"] for e in stack.history(execution["id"])
                            if "stateEnteredEventDetails" in e]
                 results.append({"label": label, "status": status, "steps": len(steps), "entered": entered})
+            priced = _cost_run(stack, testing, pdf)
         finally:
             next(fixture, None)  # the fixture's teardown
-    return results
+    return {"runs": results, "cost": priced}
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from typing import Any
 
 from docflow_testing import API_KEY, EVENTS, INVOICE_WORKFLOW, AwsStack, LambdaContextStub, invoice_pdf, load_handler
 
+from docflow.domain.usage import PriceTable, Usage
 from docflow.runtime import aws
 from docflow.usecases.keys import ensure_key
 
@@ -84,6 +85,12 @@ def test_document_runs_through_the_state_machine_to_completed(aws_stack: AwsStac
     entered = _entered_states(aws_stack, execution["id"])
     assert entered == ["Begin", "Route", "RunStep", "Route", "RunStep", "Route", "Done"]
     assert len(entered) <= 2 * 2 + 3  # DESIGN.md §8: transitions per run ≤ 2 × steps + 3
+    # The run's recorded usage counts exactly the states the state machine entered for it.
+    usage = stored["usage"]
+    assert usage["step_transitions"] == len(entered)
+    assert usage["lambda_invocations"] == entered.count("Begin") + entered.count("RunStep")
+    assert usage["pages"] == 1 and usage["ocr_pages"] == 0
+    assert stored["cost_usd"] == PriceTable().cost_usd(Usage.model_validate(usage)) > 0
 
     status, document = aws_stack.http("GET", f"/v1/documents/{document_id}")
     assert document["status"] == "processed"
@@ -108,6 +115,7 @@ def test_step_failure_goes_through_catch_and_marks_the_execution_failed(aws_stac
     assert entered[-2:] == ["MarkFailed", "Failed"]
 
     _status, stored = aws_stack.http("GET", f"/v1/executions/{execution['id']}")
+    assert stored["usage"]["step_transitions"] == len(entered)
     assert stored["status"] == "failed"
     assert stored["error"]["code"] == "document_corrupt"
     assert stored["execution_log"][-1]["status"] == "failed"

@@ -26,6 +26,7 @@ from docflow.domain.models import (
     Workflow,
     WorkflowDefinition,
 )
+from docflow.domain.usage import Usage
 from docflow.domain.webhooks import WebhookSecret
 
 
@@ -260,6 +261,9 @@ class ExecutionOut(BaseModel):
     output: ExecutionOutput | None
     execution_log: list[LogEntryOut]
     acknowledged: bool
+    usage: Usage = Field(description="what the run consumed: pages, OCR pages, Textract pages by API, Bedrock "
+                                     "tokens, state transitions and Lambda time (these two 0 in local mode)")
+    cost_usd: float = Field(description="the usage at the runtime's price table (DOCFLOW_PRICE_*), in US dollars")
     start_time: float | None = Field(description="unix seconds")
     end_time: float | None = Field(description="unix seconds")
     duration: int | None = Field(description="milliseconds from processing to the end")
@@ -278,7 +282,8 @@ class ExecutionOut(BaseModel):
             trigger_data=e.trigger_data, documents=e.documents,
             inputs=[RunInputOut(**i.model_dump()) for i in e.inputs], start_step=e.start_step, end_step=e.end_step,
             result_step=e.result_step, output=e.output, execution_log=[_log(x) for x in e.execution_log],
-            acknowledged=e.acknowledged, start_time=unix_seconds(e.start_time), end_time=unix_seconds(e.end_time),
+            acknowledged=e.acknowledged, usage=e.usage, cost_usd=e.cost_usd,
+            start_time=unix_seconds(e.start_time), end_time=unix_seconds(e.end_time),
             duration=e.duration_ms, created_at=iso(e.created_at) or "", updated_at=iso(e.updated_at) or "")
 
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from docflow.domain.clock import new_id, utc_now
+from docflow.domain.usage import Usage
 
 StepType = Literal["parse", "extract", "transform", "condition", "review", "integration"]
 TriggerType = Literal["manual", "scheduled", "webhook", "event"]
@@ -208,6 +209,9 @@ class Execution(Record):
     request_fingerprint: str | None = None
     # Runs started by a platform event of another run are one deeper than it (chains stop at a limit).
     trigger_depth: int = 0
+    # What the run consumed so far, and its cost at the runtime's price table (domain/usage.py).
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
     start_time: datetime | None = None
     end_time: datetime | None = None
     created_at: datetime = Field(default_factory=utc_now)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from docflow.domain.errors import DocflowError
 from docflow.domain.limits import Limits
 from docflow.domain.models import ApiKey, Document, Execution, ExecutionError, ExecutionStatus, Page, Workflow
+from docflow.domain.usage import Metering
 
 if TYPE_CHECKING:  # annotations only: the handlers that never touch schedules don't import them
     from docflow.domain.extraction import EngineAnswer, EngineRequest
@@ -393,6 +394,8 @@ class Ports:
     page_images: PageImages | None = None
     # Outside extraction engines by name ("textract", "bedrock"); the rules engine needs no port.
     extraction_engines: dict[str, ExtractionEngine] = field(default_factory=dict)
+    # What orchestrator calls cost this runtime (state transitions, Lambda time) and the prices.
+    metering: Metering = field(default_factory=Metering)
 
 
 def wired[P](port: P | None, what: str) -> P:

@@ -30,6 +30,7 @@ from docflow.domain.errors import DocflowError
 from docflow.domain.models import Execution
 from docflow.domain.outbound_webhooks import Delivery
 from docflow.domain.schedules import Schedule
+from docflow.domain.usage import STATE_MACHINE_TRANSITIONS, Metering
 from docflow.ports import DeliveryQueue, Ports, Scheduler
 from docflow.runtime.settings import AwsSettings
 
@@ -107,6 +108,7 @@ def ports() -> Ports:
         reviews=DynamoReviewRepository(clients.dynamodb, settings.table),
         waiting_runs=StepFunctionsCallbacks(clients.stepfunctions),
         page_images=PageImages(),
+        metering=Metering(settings.prices, STATE_MACHINE_TRANSITIONS, bills_compute=True),
     )
 
 

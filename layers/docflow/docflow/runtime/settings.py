@@ -10,6 +10,7 @@ from docflow.adapters.http_out import OutboundSettings
 from docflow.adapters.local.mail import SmtpSettings
 from docflow.domain.limits import Limits
 from docflow.domain.ssrf import Allowlist
+from docflow.domain.usage import PriceTable
 
 
 def _env_int(name: str, default: int) -> int:
@@ -65,6 +66,40 @@ def smtp_from_env() -> SmtpSettings | None:
                         starttls=(os.environ.get("DOCFLOW_SMTP_STARTTLS") or "").lower() in ("1", "true", "yes"))
 
 
+def _env_price(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a price in US dollars, not {raw!r}") from None
+    if not value >= 0:
+        raise SystemExit(f"{name} must be 0 or more, not {raw!r}")
+    return value
+
+
+def prices_from_env() -> PriceTable:
+    """The price table behind `cost_usd` (domain/usage.py, dated defaults): DOCFLOW_PRICE_<FIELD>
+    for each price (e.g. DOCFLOW_PRICE_BEDROCK_INPUT_1K for another model), DOCFLOW_PRICE_TEXTRACT_<API>
+    per Textract API (e.g. DOCFLOW_PRICE_TEXTRACT_ANALYZEEXPENSE), DOCFLOW_PRICE_AS_OF; the Lambda
+    memory from AWS_LAMBDA_FUNCTION_MEMORY_SIZE (set by Lambda) or DOCFLOW_LAMBDA_MEMORY_MB."""
+    defaults = PriceTable()
+    textract = {api: _env_price(f"DOCFLOW_PRICE_TEXTRACT_{api.replace(':', '_').upper()}", price)
+                for api, price in defaults.textract_page.items()}
+    memory = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") or os.environ.get("DOCFLOW_LAMBDA_MEMORY_MB")
+    return PriceTable(
+        as_of=os.environ.get("DOCFLOW_PRICE_AS_OF") or defaults.as_of,
+        step_transition=_env_price("DOCFLOW_PRICE_STEP_TRANSITION", defaults.step_transition),
+        lambda_gb_second=_env_price("DOCFLOW_PRICE_LAMBDA_GB_SECOND", defaults.lambda_gb_second),
+        lambda_request=_env_price("DOCFLOW_PRICE_LAMBDA_REQUEST", defaults.lambda_request),
+        lambda_memory_mb=int(memory) if memory and memory.isdigit() else defaults.lambda_memory_mb,
+        textract_page=textract,
+        bedrock_input_1k=_env_price("DOCFLOW_PRICE_BEDROCK_INPUT_1K", defaults.bedrock_input_1k),
+        bedrock_output_1k=_env_price("DOCFLOW_PRICE_BEDROCK_OUTPUT_1K", defaults.bedrock_output_1k),
+    )
+
+
 def limits_from_env() -> Limits:
     """Each limit of DESIGN.md §5 as DOCFLOW_<NAME> (e.g. DOCFLOW_MAX_UPLOAD_BYTES)."""
     defaults = Limits()
@@ -87,6 +122,7 @@ class LocalSettings:
     # E-mail integrations: SMTP when a host is set, else .eml files in <data-dir>/outbox/.
     smtp: SmtpSettings | None = None
     mail_from: str = "docflow@localhost"
+    prices: PriceTable = field(default_factory=PriceTable)
 
     @classmethod
     def from_env(cls, **overrides: object) -> LocalSettings:
@@ -102,6 +138,7 @@ class LocalSettings:
             "outbound": outbound_from_env(),
             "smtp": smtp_from_env(),
             "mail_from": os.environ.get("DOCFLOW_MAIL_FROM") or "docflow@localhost",
+            "prices": prices_from_env(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -125,6 +162,7 @@ class AwsSettings:
     # Outbound webhooks (template.yaml `# --- outbound webhooks`): the delivery queue, set on the
     # fan-out and deliverer functions only.
     webhook_queue_url: str | None = None
+    prices: PriceTable = field(default_factory=PriceTable)
 
     @classmethod
     def from_env(cls) -> AwsSettings:
@@ -137,4 +175,5 @@ class AwsSettings:
                    scheduler_role_arn=os.environ.get("DOCFLOW_SCHEDULER_ROLE_ARN") or None,
                    schedule_dlq_arn=os.environ.get("DOCFLOW_SCHEDULE_DLQ_ARN") or None,
                    outbound=outbound_from_env(), mail_from=os.environ.get("DOCFLOW_MAIL_FROM") or None,
-                   webhook_queue_url=os.environ.get("DOCFLOW_WEBHOOK_QUEUE_URL") or None)
+                   webhook_queue_url=os.environ.get("DOCFLOW_WEBHOOK_QUEUE_URL") or None,
+                   prices=prices_from_env())

@@ -114,10 +114,12 @@ def _wait_seconds(execution: Execution, step: NextStep | None) -> int | None:
 
 def begin(ports: Ports, workspace_id: str, execution_id: str) -> Progress:
     """queued → processing; idempotent, so a redelivered start just reports the next step."""
+    clock = time.perf_counter()
+
     def start(current: Execution) -> Execution | None:
         if current.status != ExecutionStatus.QUEUED:
             return None
-        return move(current, ExecutionStatus.PROCESSING, utc_now())
+        return _consumed(ports, move(current, ExecutionStatus.PROCESSING, utc_now()), "begin", clock)
 
     execution = update_execution(ports, workspace_id, execution_id, start)
     if execution.status == ExecutionStatus.PROCESSING:  # repeated on a redelivered begin: consumers dedupe
@@ -156,7 +158,7 @@ def run_step(ports: Ports, workspace_id: str, execution_id: str, step_id: str) -
         _record_failure(ports, execution, step, started, clock, exc)
         raise
     if result.wait is not None:
-        return _park(ports, execution, step, result.wait, result.summary)
+        return _park(ports, execution, step, result.wait, result.summary, clock)
     output = result.output
     ports.executions.put_step_output(workspace_id, execution_id, step_id, output)
     entry = _log_entry(step, StepStatus.COMPLETED, started, clock).model_copy(
@@ -165,7 +167,8 @@ def run_step(ports: Ports, workspace_id: str, execution_id: str, step_id: str) -
     def record(current: Execution) -> Execution | None:
         if current.status != ExecutionStatus.PROCESSING:
             return None
-        return current.model_copy(update={"execution_log": [*current.execution_log, entry], "updated_at": utc_now()})
+        logged = current.model_copy(update={"execution_log": [*current.execution_log, entry], "updated_at": utc_now()})
+        return _consumed(ports, logged, "step", clock, result.usage)
 
     execution = update_execution(ports, workspace_id, execution_id, record)
     if step.type == "extract":
@@ -189,7 +192,7 @@ def _awaiting(ports: Ports, execution: Execution) -> Progress:
 
 
 def _park(ports: Ports, execution: Execution, step: StepDefinition, wait: Wait,
-          summary: dict[str, Any]) -> Progress:
+          summary: dict[str, Any], clock: float) -> Progress:
     """Stores the review task (once per run and step: a retried call finds it) and moves the run
     to status review; nothing holds the run while it waits."""
     now = utc_now()
@@ -203,7 +206,8 @@ def _park(ports: Ports, execution: Execution, step: StepDefinition, wait: Wait,
     def to_review(current: Execution) -> Execution | None:
         if current.status != ExecutionStatus.PROCESSING:
             return None
-        return move(current, ExecutionStatus.REVIEW, now, f"waiting for review {task.id}")
+        return _consumed(ports, move(current, ExecutionStatus.REVIEW, now, f"waiting for review {task.id}"),
+                         "step", clock)
 
     parked, changed = change_execution(ports, execution.workspace_id, execution.id, to_review)
     if changed:
@@ -280,7 +284,8 @@ def finish(ports: Ports, execution: Execution) -> Progress:
     def complete(current: Execution) -> Execution | None:
         if current.status != ExecutionStatus.PROCESSING:
             return None
-        return move(current, ExecutionStatus.COMPLETED, utc_now()).model_copy(update={"output": output})
+        completed = move(current, ExecutionStatus.COMPLETED, utc_now()).model_copy(update={"output": output})
+        return _consumed(ports, completed, "done", None)
 
     done, changed = change_execution(ports, execution.workspace_id, execution.id, complete)
     if changed:  # only the writer that made the change announces it
@@ -317,12 +322,22 @@ def _record_failure(ports: Ports, execution: Execution, step: StepDefinition, st
     def mark(current: Execution) -> Execution | None:
         if current.status.is_final:
             return None
-        return move(current, ExecutionStatus.FAILED, utc_now(), error.message).model_copy(
+        failed = move(current, ExecutionStatus.FAILED, utc_now(), error.message).model_copy(
             update={"error": error, "execution_log": [*current.execution_log, entry]})
+        return _consumed(ports, _consumed(ports, failed, "step", clock), "failed", None)
 
     failed, changed = change_execution(ports, execution.workspace_id, execution.id, mark)
     if changed:
         ports.events.publish("execution.failed", failed.workspace_id, _event_detail(ports, failed))
+
+
+def _consumed(ports: Ports, execution: Execution, call: str, clock: float | None,
+              step_usage: dict[str, Any] | None = None) -> Execution:
+    """`execution` with what this orchestrator call consumed added (the step's own usage, and the
+    call's state transitions and compute time), recorded in the write that records the call."""
+    elapsed_ms = int((time.perf_counter() - clock) * 1000) if clock is not None else 0
+    usage = execution.usage.plus(step_usage or {}).plus(ports.metering.of_call(call, elapsed_ms))
+    return execution.model_copy(update={"usage": usage, "cost_usd": ports.metering.prices.cost_usd(usage)})
 
 
 def _log_entry(step: StepDefinition, status: StepStatus, started: Any, clock: float,

@@ -26,6 +26,7 @@ from docflow.adapters.local.sqlite_schedules import SqliteScheduleRepository
 from docflow.adapters.local.sqlite_subscriptions import SqliteDeliveryRepository, SqliteWebhookSubscriptionRepository
 from docflow.adapters.local.sqlite_webhooks import SqliteWebhookSecretRepository
 from docflow.adapters.page_images import PageImages
+from docflow.domain.usage import Metering
 from docflow.ports import Ports
 from docflow.runtime.engine import LocalEngine
 from docflow.runtime.local.event_triggers import EventTriggerDispatcher
@@ -82,6 +83,7 @@ class LocalRuntime:
             reviews=self.reviews,
             waiting_runs=self.engine,
             page_images=PageImages(),
+            metering=Metering(settings.prices),
         )
         self.engine.attach(self.ports, executions)
         # Platform events start event-triggered workflows, as the dispatch function does on AWS.
