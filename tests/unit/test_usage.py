@@ -10,7 +10,8 @@ from docflow.domain.usage import STATE_MACHINE_TRANSITIONS, Metering, PriceTable
 def test_given_usage_when_consumption_is_added_then_every_counter_adds_up() -> None:
     usage = Usage(pages=1, textract_pages={"AnalyzeExpense": 1}, bedrock_tokens={"input": 10, "output": 2})
 
-    added = usage.plus({"pages": 2, "ocr_pages": 1, "textract_pages": {"AnalyzeExpense": 2, "AnalyzeDocument:Queries": 1},
+    added = usage.plus({"pages": 2, "ocr_pages": 1,
+                        "textract_pages": {"AnalyzeExpense": 2, "AnalyzeDocument:Queries": 1},
                         "bedrock_tokens": {"input": 5}, "step_transitions": 2, "lambda_ms": 40,
                         "lambda_invocations": 1})
 
