@@ -37,6 +37,27 @@ class ParsedDocument(BaseModel):
     pages: list[ParsedPage]
 
 
+def group_lines(words: list[Word]) -> list[Line]:
+    """Cluster words into lines by vertical overlap, each line read left to right."""
+    words = sorted(words, key=lambda w: (w.top, w.x0))
+    groups: list[list[Word]] = []
+    ref_top = ref_bottom = 0.0
+    for word in words:
+        if groups:
+            overlap = min(ref_bottom, word.bottom) - max(ref_top, word.top)
+            smaller = min(ref_bottom - ref_top, word.bottom - word.top)
+            if smaller <= 0 or overlap >= 0.5 * smaller:
+                groups[-1].append(word)
+                continue
+        groups.append([word])
+        ref_top, ref_bottom = word.top, word.bottom
+    lines = []
+    for group in groups:
+        group.sort(key=lambda w: w.x0)
+        lines.append(Line(text=" ".join(w.text for w in group), words=group))
+    return lines
+
+
 class FieldResult(BaseModel):
     value: Any
     confidence: float

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from docflow.domain.documents import Line, ParsedDocument, ParsedPage, Word
+from docflow.domain.documents import Line, ParsedDocument, ParsedPage, Word, group_lines
 from docflow.domain.errors import (
     DocflowError,
     DocumentCorrupt,
@@ -244,7 +244,7 @@ def _without_stray_spaces(page: Page) -> Page:
 def _parse_pdf_page(page: Page, config: ParseConfig) -> ParsedPage:
     page = _without_stray_spaces(page)
     raw_words = page.extract_words(keep_blank_chars=False, use_text_flow=False)
-    lines = _group_lines(
+    lines = group_lines(
         [
             Word(text=w["text"], x0=float(w["x0"]), top=float(w["top"]), x1=float(w["x1"]), bottom=float(w["bottom"]))
             for w in raw_words
@@ -265,27 +265,6 @@ def _parse_pdf_page(page: Page, config: ParseConfig) -> ParsedPage:
         lines=lines,
         tables=tables,
     )
-
-
-def _group_lines(words: list[Word]) -> list[Line]:
-    """Cluster words into lines by vertical overlap, each line read left to right."""
-    words = sorted(words, key=lambda w: (w.top, w.x0))
-    groups: list[list[Word]] = []
-    ref_top = ref_bottom = 0.0
-    for word in words:
-        if groups:
-            overlap = min(ref_bottom, word.bottom) - max(ref_top, word.top)
-            smaller = min(ref_bottom - ref_top, word.bottom - word.top)
-            if smaller <= 0 or overlap >= 0.5 * smaller:
-                groups[-1].append(word)
-                continue
-        groups.append([word])
-        ref_top, ref_bottom = word.top, word.bottom
-    lines = []
-    for group in groups:
-        group.sort(key=lambda w: w.x0)
-        lines.append(Line(text=" ".join(w.text for w in group), words=group))
-    return lines
 
 
 # --- text --------------------------------------------------------------------------------------
