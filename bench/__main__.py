@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import imports, local
+from bench import imports, local, parse
 from bench.common import ROOT, aws_env
 from bench.table import Row, render
 
@@ -59,6 +59,7 @@ def main() -> int:
     findings: list[str] = []
     parts: list[Callable[[], tuple[list[Row], list[str]]]] = [
         lambda: imports.rows(imports.measure()),
+        parse.rows,
         lambda: local.rows(local.measure("synthetic 1-page PDF", local.invoice_pdf(), local.EXPECTED)),
     ]
     real = local.corpus_invoice()

@@ -63,3 +63,39 @@ def letter_pdf() -> bytes:
         "Amount: $86.40",
         "Dear John Smith, your quarterly water bill is enclosed. Please pay by 30 June 2025.",
     ])
+
+
+
+def type3_pdf(text: str = "Invoice Number 1234 Total 99.00") -> bytes:
+    """A PDF whose text is drawn with a Type 3 font that has no Unicode map (glyph names that
+    mean nothing, /g65, and no /ToUnicode), as some label printers and old generators write it:
+    the page shows text, but its text layer cannot be decoded."""
+    codes = sorted({ord(c) for c in text if c != " "})
+    first, last = codes[0], codes[-1]
+    shown = text.replace("\\", "").replace("(", "").replace(")", "").replace(" ", ") -250 (")
+    content = f"BT /F1 12 Tf 72 720 Td [({shown})] TJ ET".encode()
+    glyph = b"600 0 0 0 600 700 d1 50 0 500 700 re f"
+    font = (f"<< /Type /Font /Subtype /Type3 /FontBBox [0 0 600 700] /FontMatrix [0.001 0 0 0.001 0 0] "
+            f"/CharProcs << {' '.join(f'/g{code} 6 0 R' for code in codes)} >> "
+            f"/Encoding << /Type /Encoding /Differences [{first} "
+            f"{' '.join(f'/g{code}' for code in range(first, last + 1))}] >> "
+            f"/FirstChar {first} /LastChar {last} /Widths [{' '.join('600' for _ in range(first, last + 1))}] >>")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
+        b"/Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        font.encode(),
+        b"<< /Length %d >>\nstream\n" % len(glyph) + glyph + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)

@@ -302,3 +302,12 @@ def test_spaces_drawn_over_letters_do_not_split_words() -> None:
     words = {w.text for line in doc.pages[0].lines for w in line.words}
     assert "Factuurnummer:" in words
     assert "actuurnummer:" not in words
+
+
+def test_given_a_text_layer_without_a_unicode_map_when_parsed_then_it_needs_ocr() -> None:
+    from samples import type3_pdf
+
+    with pytest.raises(StepFailed) as err:
+        parse(type3_pdf())
+    assert err.value.code == "ocr_required"
+    assert "does not decode" in err.value.message and "page(s) 1" in err.value.message

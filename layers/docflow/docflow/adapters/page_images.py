@@ -1,6 +1,6 @@
 """The PageImages port: a document's pages as PNGs for the review page, rendered server-side.
 
-PDFs go through pypdfium2 (sizes in PDF points, the space pdfplumber's word boxes are in), images
+PDFs go through pypdfium2 (sizes in PDF points, the space the parse step's word boxes are in), images
 through Pillow (sizes in pixels; each frame of a multi-frame TIFF is a page). Text documents have
 no pages to show: the page shows their text instead. Both libraries are imported on first use, so
 importing this module costs a cold start nothing."""

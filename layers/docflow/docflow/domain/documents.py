@@ -28,6 +28,8 @@ class ParsedPage(BaseModel):
     text: str
     lines: list[Line] = Field(default_factory=list)
     tables: list[list[list[str | None]]] = Field(default_factory=list)
+    # True when the words come from OCR (a scan, an image, an unreadable text layer).
+    ocr: bool = False
 
 
 class ParsedDocument(BaseModel):

@@ -1,8 +1,8 @@
 """The `parse` step: document bytes → pages, lines of positioned words, tables (DESIGN.md §2).
 
-Supported now: PDFs with a text layer (pdfplumber) and plain text (text/plain, text/csv,
-text/markdown, text/tab-separated-values). Images and scanned PDFs need OCR, which comes later:
-they fail with a clear error instead of returning an empty document.
+Supported now: PDFs with a text layer (PDFium through pypdfium2: steps/pdf.py, ruled tables in
+steps/tables.py) and plain text (text/plain, text/csv, text/markdown, text/tab-separated-values).
+Pages without a usable text layer (scans, images, fonts without a Unicode map) go through OCR.
 
 Plain text gets synthetic positions (one character = 6 pt wide, one line = 12 pt high) so that
 the extract step can treat words of a text file exactly like words of a PDF: columns laid out
@@ -14,17 +14,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from docflow.domain.documents import Line, ParsedDocument, ParsedPage, Word, group_lines
 from docflow.domain.errors import (
-    DocflowError,
     DocumentCorrupt,
     DocumentDisguised,
     DocumentEmpty,
-    DocumentEncrypted,
     DocumentTooLarge,
     StepFailed,
     UnsupportedDocumentType,
@@ -32,9 +30,8 @@ from docflow.domain.errors import (
 from docflow.domain.limits import Limits
 from docflow.domain.sniff import PDF_HEADER_WINDOW, describe, looks_like_text
 from docflow.steps.base import StepKind, StepResult, StepRun
-
-if TYPE_CHECKING:  # pdfplumber is imported lazily: it is slow to import and only PDFs need it.
-    from pdfplumber.page import Page
+from docflow.steps.pdf import PageText, open_pdf, page_text
+from docflow.steps.tables import ruled_tables
 
 __all__ = ["SUPPORTED_CONTENT_TYPES", "ParseConfig", "parse_document"]
 
@@ -46,6 +43,8 @@ SUPPORTED_CONTENT_TYPES = ("application/pdf", "text/plain", "text/csv", "text/ma
 TEXT_CHAR_WIDTH = 6.0
 TEXT_LINE_HEIGHT = 12.0
 TEXT_FONT_HEIGHT = 10.0
+# A page whose characters are more than this share undecodable has no usable text layer.
+UNREADABLE_SHARE = 0.2
 
 
 
@@ -126,41 +125,17 @@ def _parse_pdf(data: bytes, config: ParseConfig, limit: tuple[int, str]) -> Pars
             f"the document is declared application/pdf but has no %PDF header: the bytes are {what}",
             details=[{"declared": "application/pdf", "detected": what}],
         )
-
-    import pdfplumber
-
-    try:
-        pdf = pdfplumber.open(io.BytesIO(data))
-    except Exception as exc:  # pdfplumber wraps pdfminer's errors in PdfminerException
-        raise _pdf_error(exc) from None
-
-    try:
-        declared = _declared_page_count(pdf)
-        if declared is not None and declared > limit[0]:
-            raise _too_many_pages(declared, limit)
-        pages = pdf.pages
-        if not pages:
+    with open_pdf(data) as pdf:
+        count = len(pdf)
+        if count == 0:
             raise DocumentCorrupt("the PDF has no pages")
-        if len(pages) > limit[0]:
-            raise _too_many_pages(len(pages), limit)
-        parsed = []
-        for page in pages:
-            parsed.append(_parse_pdf_page(page, config))
-            page.close()  # drop pdfplumber's per-page caches as we go
-    except DocflowError:
-        raise
-    except Exception as exc:  # pdfminer raises anything on damaged files, also lazily per page
-        raise _pdf_error(exc) from None
-    finally:
-        _close(pdf)
-
-    if not any(page.lines for page in parsed):
-        raise StepFailed(
-            f"the PDF has no text layer on any of its {len(parsed)} pages (a scan or images?): "
-            "it needs OCR, which is not available yet",
-            code="ocr_required",
-            details=[{"page_count": len(parsed)}],
-        )
+        if count > limit[0]:
+            raise _too_many_pages(count, limit)
+        texts = [page_text(pdf, index, with_edges=config.tables) for index in range(count)]
+    unusable = [text.number for text in texts if not _usable(text)]
+    if unusable:
+        raise _needs_ocr(texts, unusable)
+    parsed = [_pdf_page(text, config) for text in texts]
     return ParsedDocument(
         content_type="application/pdf",
         page_count=len(parsed),
@@ -169,98 +144,31 @@ def _parse_pdf(data: bytes, config: ParseConfig, limit: tuple[int, str]) -> Pars
     )
 
 
-def _declared_page_count(pdf: Any) -> int | None:
-    """The page tree's /Count, to refuse a huge document before building its pages."""
-    from pdfminer.pdftypes import resolve1
-
-    try:
-        count = resolve1(resolve1(pdf.doc.catalog.get("Pages")).get("Count"))
-    except Exception:
-        return None
-    return count if isinstance(count, int) and count >= 0 else None
+def _usable(text: PageText) -> bool:
+    """A page whose text layer a reader can use: some characters, nearly all of them decodable."""
+    return text.chars > 0 and text.unreadable <= UNREADABLE_SHARE * text.chars
 
 
-def _close(pdf: Any) -> None:
-    # pdf.close() would build every page object first (and can raise again on a damaged page tree).
-    try:
-        for page in pdf.__dict__.get("_pages") or ():
-            page.close()
-        pdf.flush_cache()
-    except Exception:  # closing must never hide the real outcome
-        pass
+def _needs_ocr(texts: list[PageText], unusable: list[int]) -> StepFailed:
+    garbled = [text.number for text in texts if text.chars and text.number in unusable]
+    if len(unusable) == len(texts) and not garbled:
+        what = f"the PDF has no text layer on any of its {len(texts)} pages (a scan or images?)"
+    elif garbled:
+        what = (f"the text layer of page(s) {', '.join(map(str, garbled))} does not decode to readable text "
+                "(a font without a Unicode map)")
+    else:
+        what = f"page(s) {', '.join(map(str, unusable))} of {len(texts)} have no text layer (scanned?)"
+    return StepFailed(f"{what}: it needs OCR, which is not available yet", code="ocr_required",
+                      details=[{"page_count": len(texts), "pages": unusable}])
 
 
-def _pdf_error(exc: BaseException) -> DocflowError:
-    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
-    from pdfplumber.utils.exceptions import PdfminerException
-
-    cause: BaseException = exc
-    while isinstance(cause, PdfminerException) and cause.args and isinstance(cause.args[0], BaseException):
-        cause = cause.args[0]
-    if isinstance(cause, PDFPasswordIncorrect):
-        return DocumentEncrypted(
-            "the PDF is password-protected: remove the password (save an unprotected copy) and upload it again"
-        )
-    if isinstance(cause, PDFEncryptionError):
-        return DocumentEncrypted(f"the PDF is encrypted in a way that cannot be read ({_describe(cause)})")
-    return DocumentCorrupt(
-        f"the PDF is damaged or truncated and cannot be read ({_describe(cause)})",
-        details=[{"reason": _describe(cause)}],
-    )
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    name = type(exc).__name__
-    return f"{name}: {text[:200]}" if text else name
-
-
-def _without_stray_spaces(page: Page) -> Page:
-    """Drop space characters drawn on top of letters: some generators overlay them, and
-    pdfplumber would then split a word in two ("F actuurnummer")."""
-    chars = page.chars
-    spaces = [c for c in chars if c["text"].isspace()]
-    if not spaces:
-        return page
-    by_line: dict[int, list[tuple[float, float]]] = {}
-    for c in chars:
-        if not c["text"].isspace():
-            by_line.setdefault(round(c["top"]), []).append((c["x0"], c["x1"]))
-    stray: set[int] = set()
-    for s in spaces:
-        half = (s["x1"] - s["x0"]) / 2
-        if half <= 0:
-            continue
-        key = round(s["top"])
-        for row in (by_line.get(key - 1, ()), by_line.get(key, ()), by_line.get(key + 1, ())):
-            if any(min(x1, s["x1"]) - max(x0, s["x0"]) > half for x0, x1 in row):
-                stray.add(id(s))
-                break
-    if not stray:
-        return page
-    return page.filter(lambda obj: id(obj) not in stray)
-
-
-def _parse_pdf_page(page: Page, config: ParseConfig) -> ParsedPage:
-    page = _without_stray_spaces(page)
-    raw_words = page.extract_words(keep_blank_chars=False, use_text_flow=False)
-    lines = group_lines(
-        [
-            Word(text=w["text"], x0=float(w["x0"]), top=float(w["top"]), x1=float(w["x1"]), bottom=float(w["bottom"]))
-            for w in raw_words
-        ]
-    )
-    tables: list[list[list[str | None]]] = []
-    if config.tables and lines:
-        tables = [
-            [[cell if cell is None else str(cell) for cell in row] for row in table]
-            for table in page.extract_tables()
-            if table
-        ]
+def _pdf_page(text: PageText, config: ParseConfig) -> ParsedPage:
+    lines = group_lines(text.words)
+    tables = ruled_tables(text.edges, text.words) if config.tables else []
     return ParsedPage(
-        number=int(page.page_number),
-        width=float(page.width),
-        height=float(page.height),
+        number=text.number,
+        width=text.width,
+        height=text.height,
         text="\n".join(line.text for line in lines),
         lines=lines,
         tables=tables,
@@ -366,7 +274,8 @@ def parse_job(data: bytes, content_type: str, config: dict[str, Any], limits: Li
     parsed = parse_document(data, content_type, ParseConfig.model_validate(config), limits)
     counts = {"pages": parsed.page_count, "lines": sum(len(p.lines) for p in parsed.pages),
               "words": sum(len(line.words) for p in parsed.pages for line in p.lines),
-              "tables": sum(len(p.tables) for p in parsed.pages)}
+              "tables": sum(len(p.tables) for p in parsed.pages),
+              "ocr_pages": sum(1 for p in parsed.pages if p.ocr)}
     return parsed.model_dump_json().encode(), counts
 
 
@@ -374,7 +283,8 @@ def _execute(run: StepRun, config: ParseConfig) -> StepResult:
     data, content_type = run.document()
     output, counts = run.compute(parse_job, data, content_type, config.model_dump(), run.limits)
     return StepResult(output, summary={"input": {"content_type": content_type, "bytes": len(data)},
-                                       "output": counts})
+                                       "output": counts},
+                      usage={"pages": counts["pages"], "ocr_pages": counts["ocr_pages"]})
 
 
 STEP = StepKind("parse", ParseConfig, "compute", _execute,
