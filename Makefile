@@ -7,7 +7,7 @@ PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13) $(
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit sam-checks bench clean browser
+.PHONY: dev test lint typecheck unit sam-checks bench clean browser ocr
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-dev: $(STAMP)
+dev: $(STAMP) ocr
 	$(VENV)/bin/docflow serve
 
 lint: $(STAMP)
@@ -39,7 +39,18 @@ browser:
 	  $(SUDO) apt-get install -y -q --no-install-recommends chromium \
 	  || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends chromium; }; }
 
-test: $(STAMP) lint sam-checks browser
+# OCR for scans and images (steps/ocr.py): Debian's tesseract with its models for the languages
+# the invoice model reads. Installed once, like the browser.
+TESSERACT := /usr/bin/tesseract
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-nld \
+	tesseract-ocr-spa tesseract-ocr-ita tesseract-ocr-pol
+ocr:
+	@test -x $(TESSERACT) && test -f /usr/share/tesseract-ocr/5/tessdata/pol.traineddata || { \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $(SUDO) apt-get install -y -q --no-install-recommends $(OCR_PACKAGES) \
+	  || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $(OCR_PACKAGES); }; }
+
+test: $(STAMP) lint sam-checks browser ocr
 	$(VENV)/bin/pytest -n 2
 
 bench: $(STAMP)

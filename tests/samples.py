@@ -99,3 +99,47 @@ def type3_pdf(text: str = "Invoice Number 1234 Total 99.00") -> bytes:
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
+
+
+def scan(pdf: bytes, *, dpi: int = 200, angle: float = 0.6, noise: int = 18, seed: int = 7,
+         image_format: str = "PNG") -> bytes:
+    """A paper scan of `pdf`'s first page made here: rendered to grey pixels, slightly rotated,
+    blurred and speckled like a flatbed scanner, then saved as an image (PNG, JPEG, TIFF or PDF:
+    an image-only PDF has no text layer)."""
+    import io
+    import random
+
+    import pypdfium2
+    from PIL import Image, ImageFilter
+
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        image = document[0].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+    finally:
+        document.close()
+    image = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
+    image = image.filter(ImageFilter.GaussianBlur(0.6))
+    rng = random.Random(seed)
+    pixels = image.load()
+    assert pixels is not None
+    width, height = image.size
+    for _ in range(width * height // 400):  # dust and toner specks
+        x, y = rng.randrange(width), rng.randrange(height)
+        pixels[x, y] = max(0, min(255, int(pixels[x, y]) + rng.randint(-noise * 4, noise * 4)))  # type: ignore[arg-type,index,operator]
+    out = io.BytesIO()
+    kwargs: dict[str, object] = {"resolution": float(dpi)} if image_format == "PDF" else {"dpi": (dpi, dpi)}
+    if image_format == "JPEG":
+        kwargs["quality"] = 70
+    image.save(out, format=image_format, **kwargs)
+    return out.getvalue()
+
+
+def german_invoice_pdf() -> bytes:
+    return _pdf([
+        "Müller & Söhne Bürobedarf GmbH", "Königstraße 5, 70173 Stuttgart", "USt-IdNr. DE812345678",
+        "Rechnung Nr. RE-2025-0457", "Rechnungsdatum: 14.02.2025", "Fällig am: 16.03.2025",
+        "Rechnungsempfänger: Fabrikam AG, Zürich",
+        "Beschreibung              Menge    Einzelpreis     Betrag",
+        "Aktenordner grün            20          3,50         70,00",
+        "Nettobetrag: 70,00 EUR", "MwSt. 19 %: 13,30 EUR", "Gesamtbetrag: 83,30 EUR",
+    ])

@@ -178,9 +178,12 @@ def test_pdf_without_text_layer_needs_ocr() -> None:
     pdf.rect(20, 20, 100, 50, style="F")
     pdf.add_page()
     with pytest.raises(StepFailed) as err:
-        parse(bytes(pdf.output()))
+        parse(bytes(pdf.output()), ocr="never")
     assert err.value.code == "ocr_required"
-    assert "OCR" in err.value.message and "2 pages" in err.value.message
+    assert "OCR" in err.value.message and "2 pages" in err.value.message and "'never'" in err.value.message
+    with pytest.raises(StepFailed) as err:
+        parse_document(bytes(pdf.output()), "application/pdf", ParseConfig(), Limits(), recogniser=None)
+    assert err.value.code == "ocr_required" and "no OCR engine is installed" in err.value.message
 
 
 def test_empty_document() -> None:
@@ -216,7 +219,7 @@ def test_text_declared_but_binary_is_disguised(data: bytes, detected: str) -> No
     assert detected in err.value.message
 
 
-@pytest.mark.parametrize("content_type", ["image/png", "image/jpeg", "application/msword", "", "application/zip"])
+@pytest.mark.parametrize("content_type", ["image/gif", "application/msword", "", "application/zip"])
 def test_unsupported_types(content_type: str) -> None:
     with pytest.raises(UnsupportedDocumentType) as err:
         parse(PNG_HEADER, content_type)
@@ -224,10 +227,10 @@ def test_unsupported_types(content_type: str) -> None:
     assert "application/pdf" in err.value.message  # says what is supported
 
 
-def test_image_types_point_at_ocr() -> None:
-    with pytest.raises(UnsupportedDocumentType) as err:
-        parse(PNG_HEADER, "image/png")
-    assert "OCR" in err.value.message
+def test_image_types_are_read_with_ocr_and_fail_clearly_without_it() -> None:
+    with pytest.raises(StepFailed) as err:
+        parse(PNG_HEADER, "image/png", ocr="never")
+    assert err.value.code == "ocr_required" and "OCR" in err.value.message
 
 
 def test_parse_config_is_strict() -> None:
@@ -308,6 +311,6 @@ def test_given_a_text_layer_without_a_unicode_map_when_parsed_then_it_needs_ocr(
     from samples import type3_pdf
 
     with pytest.raises(StepFailed) as err:
-        parse(type3_pdf())
+        parse(type3_pdf(), ocr="never")
     assert err.value.code == "ocr_required"
     assert "does not decode" in err.value.message and "page(s) 1" in err.value.message

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +30,7 @@ from docflow.domain.errors import (
 from docflow.domain.limits import Limits
 from docflow.domain.sniff import PDF_HEADER_WINDOW, describe, looks_like_text
 from docflow.steps.base import StepKind, StepResult, StepRun
+from docflow.steps.ocr import Recogniser, default_recogniser, image_pages, page_from_ocr
 from docflow.steps.pdf import PageText, open_pdf, page_text
 from docflow.steps.tables import ruled_tables
 
@@ -37,7 +38,12 @@ __all__ = ["SUPPORTED_CONTENT_TYPES", "ParseConfig", "parse_document"]
 
 PDF_TYPES = frozenset({"application/pdf", "application/x-pdf"})
 TEXT_TYPES = frozenset({"text/plain", "text/csv", "text/markdown", "text/x-markdown", "text/tab-separated-values"})
-SUPPORTED_CONTENT_TYPES = ("application/pdf", "text/plain", "text/csv", "text/markdown", "text/tab-separated-values")
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/jpg", "image/tiff", "image/tif"})
+SUPPORTED_CONTENT_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/tiff", "text/plain", "text/csv",
+                           "text/markdown", "text/tab-separated-values")
+_IMAGE_ALIASES = {"image/jpg": "image/jpeg", "image/tif": "image/tiff"}
+# Scanned PDF pages are rendered at this resolution for OCR.
+OCR_DPI = 200
 
 # Synthetic geometry of plain text, in points.
 TEXT_CHAR_WIDTH = 6.0
@@ -57,13 +63,21 @@ class ParseConfig(BaseModel):
         default=None, ge=1, description="Refuse documents with more pages (on top of the platform limit)."
     )
     tables: bool = Field(default=True, description="Detect tables on PDF pages (costs time on large documents).")
+    ocr: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="OCR pages without a usable text layer (auto), every page (always), or none (never: "
+                    "such pages fail with ocr_required).",
+    )
 
 
-def parse_document(data: bytes, content_type: str, config: ParseConfig, limits: Limits) -> ParsedDocument:
+def parse_document(data: bytes, content_type: str, config: ParseConfig, limits: Limits,
+                   recogniser: Recogniser | Literal["default"] | None = "default") -> ParsedDocument:
     """Parse `data` declared as `content_type` (parameters such as `; charset=utf-8` allowed).
+    `recogniser`: the OCR engine (default: the installed one; None: no OCR on this machine).
 
     Raises the typed step errors of `docflow.domain.errors`; never a raw parser exception.
     """
+    ocr = _Ocr(config, limits, default_recogniser() if recogniser == "default" else recogniser)
     media_type, params = _split_content_type(content_type)
     if not data:
         raise DocumentEmpty("the document is empty (0 bytes)")
@@ -73,15 +87,11 @@ def parse_document(data: bytes, content_type: str, config: ParseConfig, limits: 
             details=[{"size_bytes": len(data), "limit_bytes": limits.max_upload_bytes}],
         )
     if media_type in PDF_TYPES:
-        return _parse_pdf(data, config, _page_limit(config, limits))
+        return _parse_pdf(data, config, _page_limit(config, limits), ocr)
     if media_type in TEXT_TYPES:
         return _parse_text(data, media_type, params.get("charset"))
-    if media_type.startswith("image/"):
-        raise UnsupportedDocumentType(
-            f"{media_type} documents need OCR, which is not available yet; "
-            f"supported types: {', '.join(SUPPORTED_CONTENT_TYPES)}",
-            details=[{"content_type": media_type}],
-        )
+    if media_type in IMAGE_TYPES:
+        return _parse_image(data, media_type, _page_limit(config, limits), ocr)
     raise UnsupportedDocumentType(
         f"cannot parse {media_type or 'a document without a content type'}; "
         f"supported types: {', '.join(SUPPORTED_CONTENT_TYPES)}",
@@ -118,7 +128,39 @@ def _too_many_pages(count: int, limit: tuple[int, str]) -> DocumentTooLarge:
     )
 
 
-def _parse_pdf(data: bytes, config: ParseConfig, limit: tuple[int, str]) -> ParsedDocument:
+class _Ocr:
+    """Whether and how this parse may OCR a page."""
+
+    def __init__(self, config: ParseConfig, limits: Limits, recogniser: Recogniser | None) -> None:
+        self.mode, self.recogniser, self.seconds = config.ocr, recogniser, float(limits.ocr_page_seconds)
+
+    def available(self) -> bool:
+        return self.mode != "never" and self.recogniser is not None
+
+    def why_not(self) -> str:
+        if self.mode == "never":
+            return "OCR is turned off for this step (config.ocr is 'never')"
+        return "no OCR engine is installed on this runtime (install tesseract: `make ocr`)"
+
+    def page(self, image: Any, number: int, page_size: tuple[float, float]) -> ParsedPage:
+        assert self.recogniser is not None
+        words = self.recogniser.recognise(image, self.seconds)
+        return page_from_ocr(words, number, image.size, page_size)
+
+
+def _parse_image(data: bytes, media_type: str, limit: tuple[int, str], ocr: _Ocr) -> ParsedDocument:
+    if not ocr.available():
+        raise StepFailed(f"{media_type} documents are read with OCR, and {ocr.why_not()}", code="ocr_required",
+                         details=[{"content_type": media_type}])
+    frames = image_pages(data)
+    if len(frames) > limit[0]:
+        raise _too_many_pages(len(frames), limit)
+    pages = [ocr.page(image, number, size) for number, (image, size) in enumerate(frames, start=1)]
+    return ParsedDocument(content_type=_IMAGE_ALIASES.get(media_type, media_type), page_count=len(pages),
+                          text="\f".join(page.text for page in pages), pages=pages)
+
+
+def _parse_pdf(data: bytes, config: ParseConfig, limit: tuple[int, str], ocr: _Ocr) -> ParsedDocument:
     if b"%PDF-" not in data[:PDF_HEADER_WINDOW]:
         what = describe(data) or ("text" if looks_like_text(data) else "not a PDF")
         raise DocumentDisguised(
@@ -132,10 +174,11 @@ def _parse_pdf(data: bytes, config: ParseConfig, limit: tuple[int, str]) -> Pars
         if count > limit[0]:
             raise _too_many_pages(count, limit)
         texts = [page_text(pdf, index, with_edges=config.tables) for index in range(count)]
-    unusable = [text.number for text in texts if not _usable(text)]
-    if unusable:
-        raise _needs_ocr(texts, unusable)
-    parsed = [_pdf_page(text, config) for text in texts]
+        unusable = [text.number for text in texts if not _usable(text) or config.ocr == "always"]
+        if unusable and not ocr.available():
+            raise _needs_ocr(texts, unusable, ocr)
+        scanned = {number: _ocr_pdf_page(pdf, number, ocr) for number in unusable}
+    parsed = [scanned.get(text.number) or _pdf_page(text, config) for text in texts]
     return ParsedDocument(
         content_type="application/pdf",
         page_count=len(parsed),
@@ -149,7 +192,17 @@ def _usable(text: PageText) -> bool:
     return text.chars > 0 and text.unreadable <= UNREADABLE_SHARE * text.chars
 
 
-def _needs_ocr(texts: list[PageText], unusable: list[int]) -> StepFailed:
+def _ocr_pdf_page(pdf: Any, number: int, ocr: _Ocr) -> ParsedPage:
+    page = pdf[number - 1]
+    try:
+        width, height = page.get_size()
+        image = page.render(scale=OCR_DPI / 72, grayscale=True).to_pil().convert("L")
+    finally:
+        page.close()
+    return ocr.page(image, number, (float(width), float(height)))
+
+
+def _needs_ocr(texts: list[PageText], unusable: list[int], ocr: _Ocr) -> StepFailed:
     garbled = [text.number for text in texts if text.chars and text.number in unusable]
     if len(unusable) == len(texts) and not garbled:
         what = f"the PDF has no text layer on any of its {len(texts)} pages (a scan or images?)"
@@ -158,7 +211,7 @@ def _needs_ocr(texts: list[PageText], unusable: list[int]) -> StepFailed:
                 "(a font without a Unicode map)")
     else:
         what = f"page(s) {', '.join(map(str, unusable))} of {len(texts)} have no text layer (scanned?)"
-    return StepFailed(f"{what}: it needs OCR, which is not available yet", code="ocr_required",
+    return StepFailed(f"{what}: it needs OCR, and {ocr.why_not()}", code="ocr_required",
                       details=[{"page_count": len(texts), "pages": unusable}])
 
 
