@@ -32,6 +32,7 @@ from docflow.domain.outbound_webhooks import Delivery
 from docflow.domain.schedules import Schedule
 from docflow.domain.usage import STATE_MACHINE_TRANSITIONS, Metering
 from docflow.ports import DeliveryQueue, Ports, Scheduler
+from docflow.runtime.extraction import engines_from_env
 from docflow.runtime.settings import AwsSettings
 
 
@@ -108,6 +109,7 @@ def ports() -> Ports:
         reviews=DynamoReviewRepository(clients.dynamodb, settings.table),
         waiting_runs=StepFunctionsCallbacks(clients.stepfunctions),
         page_images=PageImages(),
+        extraction_engines=engines_from_env(settings.bucket),
         metering=Metering(settings.prices, STATE_MACHINE_TRANSITIONS, bills_compute=True),
     )
 

@@ -75,8 +75,8 @@ def extract_fields(document: ParsedDocument, config: ExtractConfig) -> Extractio
     """Extract `config.fields` from `document`. Missing fields get value None and confidence 0;
     required ones are listed in `missing_required` (deciding what that means is the engine's job)."""
     if config.engine != "rules":
-        raise StepFailed(
-            f"the extract engine {config.engine!r} is not available yet; use engine 'rules'",
+        raise StepFailed(  # textract and bedrock run through the step (Ports.extraction_engines)
+            f"extract_fields is the rules engine, not {config.engine!r}",
             code="engine_unavailable",
             details=[{"engine": config.engine}],
         )
@@ -714,8 +714,36 @@ def extract_job(parsed_json: bytes, config: dict[str, Any],
 
 def _execute(run: StepRun, config: ExtractConfig) -> StepResult:
     parsed = run.parsed()
+    if config.engine != "rules":
+        return _execute_engine(run, config, parsed)
     output, counts = run.compute(extract_job, parsed, config.model_dump(), run.document_input)
     return StepResult(output, summary={"input": {"parsed_bytes": len(parsed)}, "output": counts})
+
+
+def _execute_engine(run: StepRun, config: ExtractConfig, parsed: bytes) -> StepResult:
+    """An outside engine (`textract`, `bedrock`: Ports.extraction_engines): the same output,
+    summary and required-fields check as the rules job, plus what the call consumed."""
+    from docflow.domain.extraction import EngineRequest
+
+    engine = run.extraction_engine(config.engine)
+    data, content_type = run.document()
+    document_input = run.document_input or {}
+    answer = engine.extract(EngineRequest(
+        fields=config.all_fields(), preset=config.preset, data=data, content_type=content_type,
+        storage_key=run.storage_key, parsed=ParsedDocument.model_validate_json(parsed),
+        guidance=document_input.get("guidance"), metadata=document_input.get("metadata") or run.metadata or {}))
+    extraction = answer.extraction
+    if extraction.missing_required:
+        raise StepFailed(f"required fields not found: {', '.join(extraction.missing_required)}",
+                         code="required_fields_missing",
+                         details=[{"field": name} for name in extraction.missing_required])
+    if run.document_input:
+        extraction = extraction.model_copy(update={"input": run.document_input})
+    found = sorted(name for name, value in extraction.values.items() if value is not None)
+    counts = {"fields": len(extraction.values), "found": found, "missing": sorted(set(extraction.values) - set(found)),
+              "engine": config.engine}
+    return StepResult(extraction.model_dump_json().encode(),
+                      summary={"input": {"parsed_bytes": len(parsed)}, "output": counts}, usage=answer.usage)
 
 
 STEP = StepKind("extract", ExtractConfig, "compute", _execute,

@@ -29,6 +29,7 @@ from docflow.adapters.page_images import PageImages
 from docflow.domain.usage import Metering
 from docflow.ports import Ports
 from docflow.runtime.engine import LocalEngine
+from docflow.runtime.extraction import engines_from_env
 from docflow.runtime.local.event_triggers import EventTriggerDispatcher
 from docflow.runtime.local.webhook_deliverer import WebhookDeliverer
 from docflow.runtime.settings import LocalSettings
@@ -83,6 +84,8 @@ class LocalRuntime:
             reviews=self.reviews,
             waiting_runs=self.engine,
             page_images=PageImages(),
+            # Textract and Bedrock with the user's AWS credentials (none needed until a step uses them).
+            extraction_engines=engines_from_env(),
             metering=Metering(settings.prices),
         )
         self.engine.attach(self.ports, executions)
