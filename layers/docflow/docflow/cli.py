@@ -123,6 +123,50 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _extract(args: argparse.Namespace) -> int:
+    """Parse FILE and extract its fields on this machine: no server, no stored run."""
+    from pydantic import ValidationError
+
+    from docflow.domain.errors import DocflowError
+    from docflow.runtime.extraction import engines_from_env
+    from docflow.runtime.settings import limits_from_env
+    from docflow.usecases.extract_file import extract_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        _fail(f"no such file: {path}")
+    fields: list[Any] = []
+    if args.fields:
+        try:
+            fields = json.loads(Path(args.fields).read_text())
+        except (OSError, ValueError) as exc:
+            _fail(f"--fields {args.fields}: {exc}")
+        if isinstance(fields, dict) and "fields" in fields:
+            fields = fields["fields"]  # an extract step's whole config is accepted too
+    if not args.fields and not args.preset:
+        args.preset = "invoice"
+    config = {"engine": args.engine, "preset": args.preset, "fields": fields}
+    content_type = args.content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    try:
+        extraction = extract_file(path.read_bytes(), content_type, config, limits_from_env(), engines_from_env)
+    except ValidationError as exc:
+        _fail(f"invalid extract config: {exc.errors()[0]['msg']}")
+    except DocflowError as exc:
+        print(json.dumps({"error": {"code": exc.code, "message": exc.message}}) if args.json
+              else f"docflow: {exc.code}: {exc.message}", file=sys.stdout if args.json else sys.stderr)
+        return 1
+    result = {"values": extraction.values, "confidence": extraction.confidence,
+              "pages": {name: field.page for name, field in extraction.fields.items()}}
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, default=str))
+        return 0
+    for name, value in extraction.values.items():
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
+        page = result["pages"][name]
+        print(f"{name:<16} {extraction.confidence[name]:4.2f}  {'p' + str(page) if page else '  '}  {shown}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="docflow", description="Docflow: document workflows behind a REST API")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -152,6 +196,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--content-type", default=None, help="override the type guessed from the file name")
     run.add_argument("--timeout", type=float, default=600, help="seconds --wait waits at most")
     run.set_defaults(func=_run)
+
+    extract = commands.add_parser("extract", help="parse FILE and print its fields, on this machine (no server)")
+    extract.add_argument("file")
+    which = extract.add_mutually_exclusive_group()
+    which.add_argument("--preset", choices=["invoice"], default=None, help="built-in fields (default: invoice)")
+    which.add_argument("--fields", default=None, help="a JSON file: a list of fields as in an extract step")
+    extract.add_argument("--engine", choices=["rules", "textract", "bedrock"], default="rules",
+                         help="textract and bedrock call AWS with your credentials (default: rules)")
+    extract.add_argument("--json", action="store_true", help='print {"values", "confidence", "pages"} as JSON')
+    extract.add_argument("--content-type", default=None, help="override the type guessed from the file name")
+    extract.set_defaults(func=_extract)
     return parser
 
 
