@@ -36,6 +36,7 @@ class Sample:
     footer: tuple[str, ...]
     expected: dict[str, Any] = field(default_factory=dict)
     seller_in_footer_only: bool = False
+    seller_label: str = ""  # layout "parties": the label over the seller's block
 
 
 SAMPLES: tuple[Sample, ...] = (
@@ -307,6 +308,185 @@ SAMPLES: tuple[Sample, ...] = (
         },
         seller_in_footer_only=True,
     ),
+    Sample(
+        "it_parties",
+        "parties",
+        "Studio Tecnico Bianchi S.r.l.",
+        ("Via Garibaldi 3, 10122 Torino", "P.IVA 11223344556"),
+        "Cessionario/Committente",
+        "Comune di Asti",
+        "FATTURA",
+        "Numero fattura",
+        "2025/0087",
+        "Data fattura",
+        "15/10/2025",
+        "Data scadenza",
+        "14/11/2025",
+        ("Descrizione", "Quantità", "Prezzo", "Importo"),
+        (("Consulenza strutturale", "12", "85,00", "1.020,00"), ("Sopralluogo", "2", "120,00", "240,00")),
+        (("Imponibile", "1.260,00"), ("IVA 22%", "277,20"), ("Totale da pagare", "1.537,20 €")),
+        ("Pagamento tramite bonifico: IBAN IT60 X054 2811 1010 0000 0123 456",),
+        {
+            "invoice_number": "2025/0087",
+            "date": "2025-10-15",
+            "due_date": "2025-11-14",
+            "total": 1537.2,
+            "subtotal": 1260.0,
+            "tax": 277.2,
+            "currency": "EUR",
+            "issuer": "Studio Tecnico Bianchi S.r.l.",
+            "buyer": "Comune di Asti",
+        },
+        seller_label="Cedente/Prestatore",
+    ),
+    Sample(
+        "pl_parties",
+        "parties",
+        "Hurtownia Budowlana Kowalski Sp. z o.o.",
+        ("ul. Przemysłowa 12, 60-101 Poznań", "NIP 7781234567"),
+        "Nabywca",
+        "Jan Nowak Usługi Remontowe",
+        "Faktura",
+        "Numer faktury",
+        "12/11/2025",
+        "Data wystawienia",
+        "03.11.2025",
+        "Termin płatności",
+        "17.11.2025",
+        ("Nazwa", "Ilość", "Cena", "Wartość"),
+        (("Cement 25 kg", "40", "21,50", "860,00"), ("Piasek płukany (t)", "3", "95,00", "285,00")),
+        (("Wartość netto", "1 145,00"), ("VAT 23%", "263,35"), ("Razem do zapłaty", "1 408,35 PLN")),
+        ("Konto: PL61 1090 1014 0000 0712 1981 2874",),
+        {
+            "invoice_number": "12/11/2025",
+            "date": "2025-11-03",
+            "due_date": "2025-11-17",
+            "total": 1408.35,
+            "subtotal": 1145.0,
+            "tax": 263.35,
+            "currency": "PLN",
+            "issuer": "Hurtownia Budowlana Kowalski Sp. z o.o.",
+            "buyer": "Jan Nowak Usługi Remontowe",
+        },
+        seller_label="Sprzedawca",
+    ),
+    Sample(
+        "de_din",
+        "din",
+        "Bäckerei Schulz GmbH",
+        ("Bäckerei Schulz GmbH · Marktplatz 2 · 01067 Dresden",),
+        "",
+        "Hotel Elbblick",
+        "Rechnung",
+        "Rechnungs-Nr.",
+        "R-8812",
+        "Datum",
+        "05.12.2025",
+        "Zahlbar bis",
+        "19.12.2025",
+        ("Artikel", "Menge", "Preis", "Gesamt"),
+        (("Brötchen (Stück)", "600", "0,45", "270,00"), ("Kuchenplatte", "4", "32,00", "128,00")),
+        (("Summe netto", "398,00 €"), ("USt 7%", "27,86 €"), ("Rechnungsbetrag", "425,86 €")),
+        ("Bäckerei Schulz GmbH · Amtsgericht Dresden HRB 12345 · Sparkasse IBAN DE12 8505 0300 0221 0445 16",),
+        {
+            "invoice_number": "R-8812",
+            "date": "2025-12-05",
+            "due_date": "2025-12-19",
+            "total": 425.86,
+            "subtotal": 398.0,
+            "tax": 27.86,
+            "currency": "EUR",
+            "issuer": "Bäckerei Schulz GmbH",
+        },
+    ),
+    Sample(
+        "en_stripe",
+        "inline",
+        "Northbeam Software",
+        ("Northbeam Software", "500 Market Street", "San Francisco, CA 94105", "billing@northbeam.io"),
+        "Bill to",
+        "Lumen Health",
+        "Invoice",
+        "Invoice number",
+        "NB-2025-1107",
+        "Date of issue",
+        "November 7, 2025",
+        "Date due",
+        "December 7, 2025",
+        ("Description", "Qty", "Unit price", "Amount"),
+        (("Team plan (Nov 7 - Dec 7, 2025)", "25", "$29.00", "$725.00"),),
+        (("Subtotal", "$725.00"), ("Total", "$725.00"), ("Amount due", "$725.00 USD")),
+        ("Pay online at pay.northbeam.io/NB-2025-1107",),
+        {
+            "invoice_number": "NB-2025-1107",
+            "date": "2025-11-07",
+            "due_date": "2025-12-07",
+            "total": 725.0,
+            "subtotal": 725.0,
+            "currency": "USD",
+            "issuer": "Northbeam Software",
+            "buyer": "Lumen Health",
+        },
+    ),
+    Sample(
+        "fr_din",
+        "din",
+        "Plomberie Girard",
+        ("Plomberie Girard - 8 avenue Foch - 33000 Bordeaux",),
+        "",
+        "Mme Claire Dubois",
+        "Facture",
+        "N° de facture",
+        "2025-311",
+        "Date",
+        "22/09/2025",
+        "Échéance",
+        "22/10/2025",
+        ("Désignation", "Qté", "P.U. HT", "Total HT"),
+        (("Remplacement chauffe-eau 200 l", "1", "890,00", "890,00"), ("Main d'oeuvre (h)", "3", "55,00", "165,00")),
+        (("Total HT", "1 055,00 €"), ("TVA 10 %", "105,50 €"), ("Total TTC", "1 160,50 €")),
+        ("Plomberie Girard, EI - SIRET 901 234 567 00012 - TVA FR12901234567",),
+        {
+            "invoice_number": "2025-311",
+            "date": "2025-09-22",
+            "due_date": "2025-10-22",
+            "total": 1160.5,
+            "subtotal": 1055.0,
+            "tax": 105.5,
+            "currency": "EUR",
+            "issuer": "Plomberie Girard, EI",
+        },
+    ),
+    Sample(
+        "nl_columns_usd",
+        "columns",
+        "Delta Freight Services N.V.",
+        ("Delta Freight Services N.V.", "Havenstraat 90", "3011 AB Rotterdam"),
+        "Debiteur:",
+        "Ocean Imports Inc.",
+        "FACTUUR",
+        "Factuurnr.",
+        "DF/25/4410",
+        "Factuurdatum",
+        "12 augustus 2025",
+        "Betalen vóór",
+        "11 september 2025",
+        ("Omschrijving", "Aantal", "Tarief", "Bedrag"),
+        (("Zeevracht container 40ft", "2", "1.850,00", "3.700,00"), ("Inklaring", "1", "175,00", "175,00")),
+        (("Subtotaal", "USD 3.875,00"), ("BTW 0%", "USD 0,00"), ("Totaal te betalen", "USD 3.875,00")),
+        ("Alle bedragen in USD. Delta Freight Services N.V. - KvK 24123456",),
+        {
+            "invoice_number": "DF/25/4410",
+            "date": "2025-08-12",
+            "due_date": "2025-09-11",
+            "total": 3875.0,
+            "subtotal": 3875.0,
+            "tax": 0.0,
+            "currency": "USD",
+            "issuer": "Delta Freight Services N.V.",
+            "buyer": "Ocean Imports Inc.",
+        },
+    ),
 )
 
 
@@ -325,13 +505,46 @@ def render(sample: Sample) -> bytes:
         pdf.cell(0, 5, text)
 
     y = 15.0
-    for line in sample.seller_lines:
-        at(15, y, line, 11 if line == sample.seller_lines[0] else 9)
-        y += 5
-    at(120, 40, sample.buyer_label)
-    at(120, 45, sample.buyer)
+    if sample.layout == "parties":  # seller and buyer side by side, each under its label
+        at(15, 30, sample.seller_label, 9)
+        at(15, 35, sample.seller, 11)
+        for offset, line in enumerate(sample.seller_lines):
+            at(15, 41 + 5 * offset, line, 9)
+        at(110, 30, sample.buyer_label, 9)
+        at(110, 35, sample.buyer, 11)
+    elif sample.layout == "din":  # a sender line over the address window, an info block on the right
+        at(15, 40, sample.seller_lines[0], 7)
+        at(15, 48, sample.buyer)
+        at(15, 53, "Hauptstraße 1" if sample.name.startswith("de") else "3 rue Neuve")
+        for offset, (label, value) in enumerate(
+            (
+                (sample.number_label, sample.number),
+                (sample.date_label, sample.date_text),
+                (sample.due_label, sample.due_text),
+            )
+        ):
+            at(125, 40 + 5 * offset, label, 9)
+            at(160, 40 + 5 * offset, value, 9)
+    else:
+        for line in sample.seller_lines:
+            at(15, y, line, 11 if line == sample.seller_lines[0] else 9)
+            y += 5
+        at(120, 40, sample.buyer_label)
+        at(120, 45, sample.buyer)
     y = 70.0
-    if sample.layout == "title":
+    if sample.layout in ("parties", "din"):
+        at(15, y, sample.title, 16)
+        y += 10
+        if sample.layout == "parties":
+            for label, value in (
+                (sample.number_label, sample.number),
+                (sample.date_label, sample.date_text),
+                (sample.due_label, sample.due_text),
+            ):
+                at(15, y, f"{label}: {value}")
+                y += 5
+        y += 5
+    elif sample.layout == "title":
         at(15, y, f"{sample.number_label} {sample.number} {sample.date_label} {sample.date_text}", 14)
         y += 10
         at(15, y, f"{sample.due_label} {sample.due_text}")

@@ -106,3 +106,15 @@ def test_readme_review_example_runs_as_written(local_mode: LocalMode, tmp_path: 
     assert out[-4].startswith("/v1/reviews/rev_") and out[-4].endswith("/pages/1")
     assert out[-3] == "'total' must be a number (a currency field), got a string"
     assert out[-2:] == ["['total']", "1234.5 1250.0"]
+
+
+def test_readme_extract_cli_example_runs_as_written(tmp_path: Path) -> None:
+    (tmp_path / "invoice.pdf").write_bytes(invoice_pdf())
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", marked_block("extract-cli")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr + done.stdout
+    lines = done.stdout.strip().splitlines()
+    assert any(line.startswith("invoice_number") and line.endswith("INV-2041") for line in lines)
+    assert '"total": 1234.5' in lines[-2] and '"issuer": "ACME Supplies Ltd"' in lines[-2]
+    assert lines[-1] == '{"values": {"total": 1234.5}, "confidence": {"total": 0.98}, "pages": {"total": 1}}'

@@ -125,3 +125,26 @@ def test_given_a_dutch_corpus_invoice_when_read_then_the_target_fields_are_right
         "993548900", "2014-04-19", 717.97, "EUR")
     assert values["issuer"] == "Coolblue B.V."
     assert (values["subtotal"], values["tax"]) == (593.36, 124.61)
+
+
+def test_given_labels_printed_without_accents_when_read_then_they_still_match() -> None:
+    extraction = preset(parsed_text("Facture\nNumero de facture : 88\nNet a payer : 12,50 EUR\n"))
+    assert extraction.values["invoice_number"] == "88"
+    assert extraction.values["total"] == 12.5
+
+
+def test_given_no_currency_mark_when_read_then_the_country_of_the_iban_decides_less_surely() -> None:
+    extraction = preset(parsed_text("Rechnung\nRechnungsnummer: 12\nGesamtbetrag: 83,30\n"
+                                    "IBAN DE44 3705 0198 0012 3456 78\n"))
+    assert extraction.values["currency"] == "EUR"
+    assert extraction.confidence["currency"] < 0.7
+
+
+def test_given_a_scanned_invoice_when_read_then_ocr_words_give_the_same_values_a_little_less_surely() -> None:
+    sample = next(s for s in SAMPLES if s.name == "de_title")
+    scanned = parse_document(samples.scan(render(sample)), "image/png", ParseConfig(), Limits())
+    assert scanned.pages[0].ocr
+    extraction = preset(scanned)
+    for name in TARGET_FIELDS:
+        assert extraction.values[name] == sample.expected[name], name
+        assert extraction.confidence[name] < 0.9  # OCR'd values are never as sure as a text layer's

@@ -15,6 +15,7 @@ confidences (steps/confidence.py).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -124,11 +125,17 @@ class Document:
                 line.position = position
             self.by_page[number] = page_lines
         spans: dict[int, set[tuple[int, int]]] = {}
+        # Labels match without accents ("Net a payer", "Termin platnosci"): OCR and some fonts drop
+        # them. The folding maps one character to one, so offsets stay those of the line text.
+        folded = [fold_accents(line.text) for line in self.lines]
+        lowered = [text.lower() for text in folded]
         for label in dict.fromkeys(self.labels):
-            regex = label_regex(label)
+            regex, key = label_regex(label), _label_key(label)
             hits = self.label_hits[label] = []
-            for line in self.lines:
-                for match in regex.finditer(line.text):
+            for line, text, lower in zip(self.lines, folded, lowered, strict=True):
+                if key not in lower:
+                    continue  # a cheap test first: most labels are on no line
+                for match in regex.finditer(text):
                     word = line.word_at(match.start())
                     if word < len(line.words):
                         hits.append((line, match))
@@ -168,7 +175,31 @@ class Candidate:
     label: str = ""  # the label that found it
 
 
+_ACCENTED = {
+    "a": "àáâãäåāăą", "c": "çćč", "d": "ď", "e": "èéêëēęě", "i": "ìíîïī", "l": "ł", "n": "ñńň",
+    "o": "òóôõöøōő", "r": "ř", "s": "śšş", "t": "ť", "u": "ùúûüūůű", "y": "ýÿ", "z": "źżž",
+}
+_ACCENTS = str.maketrans({accented: plain for plain, chars in _ACCENTED.items() for accented in chars}
+                         | {accented.upper(): plain.upper() for plain, chars in _ACCENTED.items()
+                            for accented in chars if len(accented.upper()) == 1})
+
+
+def fold_accents(text: str) -> str:
+    """`text` without accents, one character for one: "Należność" -> "Naleznosc"."""
+    return text.translate(_ACCENTS)
+
+
+@functools.cache
+def _label_key(label: str) -> str:
+    """A piece of text every line matching the label contains (its first word, lower case)."""
+    words = re.findall(r"\w+", fold_accents(label))
+    return words[0].lower() if words else ""
+
+
+@functools.cache
 def label_regex(label: str) -> re.Pattern[str]:
+    """The label as a pattern over accent-folded text: any case, any spacing or '.', '-' between words."""
+    label = fold_accents(label)
     tokens = re.findall(r"\w+|[^\w\s]", label)
     while tokens and tokens[-1] in (":", "."):
         tokens.pop()
