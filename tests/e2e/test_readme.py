@@ -118,3 +118,10 @@ def test_readme_extract_cli_example_runs_as_written(tmp_path: Path) -> None:
     assert any(line.startswith("invoice_number") and line.endswith("INV-2041") for line in lines)
     assert '"total": 1234.5' in lines[-2] and '"issuer": "ACME Supplies Ltd"' in lines[-2]
     assert lines[-1] == '{"values": {"total": 1234.5}, "confidence": {"total": 0.98}, "pages": {"total": 1}}'
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_readme_invoice_preset_example_runs_as_written(local_mode: LocalMode, tmp_path: Path) -> None:
+    out = run_blocks(local_mode, tmp_path, "preset").splitlines()[-1]
+    assert out == ("{'invoice_number': ('INV-2041', 0.95), 'date': ('2025-03-07', 0.95), 'total': (1234.5, 0.95), "
+                   "'currency': ('USD', 0.95), 'issuer': ('ACME Supplies Ltd', 0.75)}")

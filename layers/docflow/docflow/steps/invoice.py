@@ -220,6 +220,13 @@ class _InvoiceReader:
             if result is not None:
                 out[name] = result
         out["line_items"] = self._line_items(out)
+        items = out["line_items"]
+        if items.value and items.confidence >= 0.9:  # the rows add up: the sum they reach is checked too
+            items_sum = round(sum(item["amount"] or 0.0 for item in items.value), 2)
+            for name in ("subtotal", "total"):
+                result = out.get(name)
+                if result is not None and isinstance(result.value, float) and abs(result.value - items_sum) <= 0.011:
+                    out[name] = result.model_copy(update={"confidence": max(result.confidence, 0.85)})
         return out
 
     # -- invoice gate --

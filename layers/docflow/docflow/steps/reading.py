@@ -360,7 +360,7 @@ def extract_one(doc: Document, spec: FieldSpec) -> FieldResult | None:
         return None
     best, value, source = found[0]
     agreeing = sum(1 for other in found[1:] if other[1] == value)
-    confidence = best.score + (0.05 if agreeing else 0.0)
+    confidence = best.score + (0.05 if agreeing else 0.0) - _implausibility(spec, value)
     return FieldResult(
         value=value,
         confidence=round(min(max(confidence, 0.05), 0.99), 3),
@@ -369,6 +369,22 @@ def extract_one(doc: Document, spec: FieldSpec) -> FieldResult | None:
         method=best.method,
         bbox=bbox(best.line, best.word_range),
     )
+
+
+def _implausibility(spec: FieldSpec, value: Any) -> float:
+    """How much less a string value is to be trusted for what it looks like: a value is a name,
+    a number or a short phrase, rarely a lone lower-case word, prose or code (measured with
+    `make bench-extract`: those were the confident wrong values of a generic label set)."""
+    if spec.type != "string" or spec.pattern or not isinstance(value, str):
+        return 0.0
+    words = value.split()
+    if re.search(r"[\"{}\[\]<>]", value):
+        return 0.4  # code or markup around the label, not a value
+    if len(words) > 8:
+        return 0.3  # a sentence that happens to follow the label
+    if len(words) == 1 and not re.search(r"\d", value) and (value.islower() or len(value) <= 3):
+        return 0.3  # "an", "case": the next word of a sentence
+    return 0.0
 
 
 def bbox(line: IndexedLine, word_range: tuple[int, int]) -> list[float]:
@@ -416,7 +432,17 @@ def normalise(doc: Document, type_: FieldType, raw: str) -> Any:
     text = " ".join(raw.split()).strip(" ,;")
     if not re.search(r"\w", text) or LABEL_LIKE.match(text.split(" ")[0]):
         return None
+    dated = _DATED_TAIL.search(text)
+    if dated and dated.start() > 0:
+        tail = find_date(dated["date"], doc.dayfirst)
+        if tail is not None and tail[1] == dated["date"].strip(" .,"):
+            text = text[: dated.start()]  # "562044387 du 02 Juillet 2015": the number, not its date
     return text
+
+
+# "<value> of|vom|du|del|z dnia <date>" at the end of a string value.
+_DATED_TAIL = re.compile(r"\s+(?:of|dated|from|vom|von|du|le|del|de|van|dd\.?|z dnia|z)\s+(?P<date>[^,;]{6,30})$",
+                         re.IGNORECASE)
 
 
 # Amounts: digit groups with one consistent thousands separator, then an optional decimal part.
