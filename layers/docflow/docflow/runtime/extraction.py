@@ -44,16 +44,9 @@ def _client_factory(service: str, region: str | None, read_timeout: int) -> Call
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SystemExit(f"{name} must be a number of seconds, not {raw!r}") from None
-    if not value > 0:
-        raise SystemExit(f"{name} must be more than 0, not {raw!r}")
-    return value
+    from docflow.runtime.settings import env_number
+
+    return env_number(name, default, env=env, what="a number of seconds")
 
 
 def engines_from_env(bucket: str | None = None, env: Mapping[str, str] | None = None) -> dict[str, ExtractionEngine]:

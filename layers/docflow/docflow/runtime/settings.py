@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -23,17 +24,24 @@ def _env_int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
+def env_number(name: str, default: float, *, env: Mapping[str, str] | None = None, what: str = "a number",
+               zero_allowed: bool = False) -> float:
+    """A positive number from the environment (0 too when `zero_allowed`); a bad one stops the
+    process with a message naming the setting."""
+    raw = (os.environ if env is None else env).get(name)
     if raw is None or raw == "":
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise SystemExit(f"{name} must be a number, not {raw!r}") from None
-    if not value > 0:
-        raise SystemExit(f"{name} must be more than 0, not {raw!r}")
+        raise SystemExit(f"{name} must be {what}, not {raw!r}") from None
+    if not (value >= 0 if zero_allowed else value > 0):
+        raise SystemExit(f"{name} must be {'0 or more' if zero_allowed else 'more than 0'}, not {raw!r}")
     return value
+
+
+def _env_float(name: str, default: float) -> float:
+    return env_number(name, default)
 
 
 def outbound_from_env() -> OutboundSettings:
@@ -67,16 +75,7 @@ def smtp_from_env() -> SmtpSettings | None:
 
 
 def _env_price(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SystemExit(f"{name} must be a price in US dollars, not {raw!r}") from None
-    if not value >= 0:
-        raise SystemExit(f"{name} must be 0 or more, not {raw!r}")
-    return value
+    return env_number(name, default, what="a price in US dollars", zero_allowed=True)
 
 
 def prices_from_env() -> PriceTable:

@@ -230,36 +230,17 @@ def label_candidates(doc: Document, spec: FieldSpec) -> list[Candidate]:
                 and (first == 0 or line.segments[first] != line.segments[first - 1])
             ) or match.start() == 0
             bonus = specificity + (0.05 if starts_segment else -0.15)
+            place, length = (line.order, match.start()), match.end() - match.start()
             same = _same_line_value(line, match.end(), doc.label_starts.get(line.order, set()))
             if same is not None:
                 segments, word_range = same
-                candidates.append(
-                    Candidate(
-                        CONFIDENCE_SAME_LINE + bonus,
-                        (line.order, match.start()),
-                        "label_same_line",
-                        line,
-                        segments,
-                        word_range,
-                        match.end() - match.start(),
-                        label,
-                    )
-                )
+                candidates.append(Candidate(CONFIDENCE_SAME_LINE + bonus, place, "label_same_line", line, segments,
+                                            word_range, length, label))
             below = _below_value(doc, line, first, match.end())
             if below is not None:
                 below_line, segments, word_range = below
-                candidates.append(
-                    Candidate(
-                        CONFIDENCE_BELOW + bonus,
-                        (line.order, match.start()),
-                        "label_below",
-                        below_line,
-                        segments,
-                        word_range,
-                        match.end() - match.start(),
-                        label,
-                    )
-                )
+                candidates.append(Candidate(CONFIDENCE_BELOW + bonus, place, "label_below", below_line, segments,
+                                            word_range, length, label))
     # Best score first; among equals the longer label ("Invoice Number" before "Invoice"), then document order.
     candidates.sort(key=lambda c: (-c.score, -c.label_length, c.order, c.method != "label_same_line"))
     return candidates
