@@ -148,3 +148,12 @@ def test_given_a_scanned_invoice_when_read_then_ocr_words_give_the_same_values_a
     for name in TARGET_FIELDS:
         assert extraction.values[name] == sample.expected[name], name
         assert extraction.confidence[name] < 0.9  # OCR'd values are never as sure as a text layer's
+
+
+def test_given_a_payment_reminder_letter_that_mentions_an_invoice_when_read_then_nothing_is_trusted() -> None:
+    letter = parsed_text(
+        "Acme Ltd\n12 Main Street, Springfield\n\nDear Mr Smith,\n\nour records show that invoice number 4411 of "
+        "3 March 2025 is still open. The total of $50.00 was due on 2 April 2025. Please pay it this week.\n\n"
+        "Kind regards,\nJane Doe, Accounts")
+    extraction = preset(letter)
+    assert max(extraction.confidence.values()) <= NOT_AN_INVOICE_CAP

@@ -235,11 +235,10 @@ class _InvoiceReader:
         """A title that names an invoice-like document near the top, and an amount payable or an
         invoice number found by its label."""
         top = [line for line in self.doc.lines if line.page == self._first_page() and line.position < 15]
-        titled = any(_DOC_TYPE.search(line.text) for line in top)
-        number = results.get("invoice_number")
-        total = results.get("total")
-        evidence = (number is not None and number.confidence >= 0.7) or (total is not None and total.confidence >= 0.7)
-        return titled and evidence
+        titled = any(_is_title(line) for line in top)
+        found = sum(1 for name in ("invoice_number", "total", "date")
+                    if (result := results.get(name)) is not None and result.confidence >= 0.7)
+        return titled and found >= 2
 
     def _first_page(self) -> int:
         return self.doc.lines[0].page if self.doc.lines else 1
@@ -476,6 +475,18 @@ class _InvoiceReader:
             confidence = 0.6
         return FieldResult(value=items, confidence=confidence, page=header.page, source_text=header.text,
                            method="table_rows", bbox=bbox(header, (0, len(header.words))))
+
+
+def _is_title(line: IndexedLine) -> bool:
+    """A line that names the document's type as a title or a label does ("INVOICE", "Facture n°
+    562", "Rechnungsnummer: 12"), not a sentence that mentions an invoice."""
+    match = _DOC_TYPE.search(line.text) or _NUMBER_LABEL_START.match(line.text)
+    if match is None:
+        return False
+    return match.start() == 0 or len(line.text.split()) <= 6 or line.segments[line.word_at(match.start())] > 0
+
+
+_NUMBER_LABEL_START = re.compile(r"(?i)\W*(?:rechnungs|factuur|faktur|fattur|factur|invoice)\w*")
 
 
 def _best(found: list[tuple[float, float, Candidate]], prefer_late: bool) -> tuple[float, float, Candidate] | None:
