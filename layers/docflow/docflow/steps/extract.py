@@ -17,7 +17,6 @@ from docflow.domain.documents import Extraction, FieldResult, ParsedDocument
 from docflow.domain.errors import StepFailed
 from docflow.domain.extraction import EngineName, FieldSpec, FieldType, PresetName, merge_fields
 from docflow.steps.base import StepKind, StepResult, StepRun
-from docflow.steps.invoice import invoice_labels, read_invoice
 from docflow.steps.reading import (
     CONFIDENCE_BELOW,
     CONFIDENCE_PATTERN_ONLY,
@@ -79,7 +78,14 @@ class _PresetModel:
     read: Callable[[Document, set[str]], dict[str, FieldResult]]
 
 
-_PRESET_MODELS = {"invoice": _PresetModel(invoice_labels, read_invoice)}
+def _preset_model(preset: str | None) -> _PresetModel | None:
+    """The rules engine's model of a preset. Imported on first use: its many patterns compile at
+    import, and an API cold start that only validates configs never needs them."""
+    if preset == "invoice":
+        from docflow.steps.invoice import invoice_labels, read_invoice
+
+        return _PresetModel(invoice_labels, read_invoice)
+    return None
 
 
 def extract_fields(document: ParsedDocument, config: ExtractConfig) -> Extraction:
@@ -93,7 +99,7 @@ def extract_fields(document: ParsedDocument, config: ExtractConfig) -> Extractio
         )
     specs = config.all_fields()
     own = {spec.name for spec in config.fields}
-    preset = _PRESET_MODELS.get(config.preset or "")
+    preset = _preset_model(config.preset)
     # Preset fields the user did not redefine are the preset model's; the others read by label.
     modelled = {spec.name for spec in specs if spec.name not in own} if preset else set()
     labels = [label for spec in specs if spec.name not in modelled for label in spec.effective_labels()]
