@@ -7,7 +7,7 @@ PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13) $(
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit sam-checks bench bench-extract clean browser ocr
+.PHONY: dev test lint typecheck unit sam-checks bench bench-extract clean browser ocr cradl-sdk
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -52,7 +52,17 @@ ocr:
 	  $(SUDO) apt-get install -y -q --no-install-recommends $(OCR_PACKAGES) \
 	  || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $(OCR_PACKAGES); }; }
 
-test: $(STAMP) lint sam-checks browser ocr
+# The official Cradl SDK, unmodified, in a venv of its own (it pins its own requests): the
+# compatibility tests drive local mode with it (tests/e2e/test_cradl_sdk.py).
+CRADL_VENV := .venv-cradl
+CRADL_SDK := cradl==0.4.10
+$(CRADL_VENV)/.installed:
+	test -x $(CRADL_VENV)/bin/python || $(PYTHON) -m venv $(CRADL_VENV)
+	$(CRADL_VENV)/bin/python -m pip install -q "$(CRADL_SDK)"
+	touch $@
+cradl-sdk: $(CRADL_VENV)/.installed
+
+test: $(STAMP) lint sam-checks browser ocr cradl-sdk
 	$(VENV)/bin/pytest -n 2
 
 bench: $(STAMP)
@@ -63,4 +73,4 @@ bench-extract: $(STAMP) ocr
 	$(VENV)/bin/python -m bench.extract
 
 clean:
-	rm -rf $(VENV) .aws-sam .tools .docflow
+	rm -rf $(VENV) $(CRADL_VENV) .aws-sam .tools .docflow

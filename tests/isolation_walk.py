@@ -241,6 +241,37 @@ def probes_for(s: Seed) -> dict[tuple[str, str], list[Probe]]:
         ("POST", "/v1/hooks/{}"): [Probe("POST", f"/v1/hooks/{wf}", REFUSED, {"document_id": doc}),
                                    Probe("POST", f"/v1/hooks/{b_wf}", REFUSED, {"document_id": doc})],
         ("POST", "/v1/workflows/{}/webhook-secret"): [Probe("POST", f"/v1/workflows/{wf}/webhook-secret", HIDDEN)],
+        # the Cradl-compatible surface
+        ("POST", "/compat/cradl/documents"): [Probe("POST", "/compat/cradl/documents", OWN, {"name": "b.pdf"})],
+        ("GET", "/compat/cradl/documents"): [Probe("GET", "/compat/cradl/documents", OWN)],
+        ("GET", "/compat/cradl/documents/{}"): [Probe("GET", f"/compat/cradl/documents/{doc}", HIDDEN)],
+        ("DELETE", "/compat/cradl/documents/{}"): [Probe("DELETE", f"/compat/cradl/documents/{doc}", HIDDEN)],
+        ("PUT", "/compat/cradl/documents/{}/content"): [
+            Probe("PUT", f"/compat/cradl/documents/{doc}/content", HIDDEN, {"bytes": "B's"})],
+        ("GET", "/compat/cradl/documents/{}/content"): [Probe("GET", f"/compat/cradl/documents/{doc}/content", HIDDEN)],
+        ("GET", "/compat/cradl/workflows"): [Probe("GET", "/compat/cradl/workflows", OWN)],
+        ("GET", "/compat/cradl/workflows/{}"): [Probe("GET", f"/compat/cradl/workflows/{wf}", HIDDEN)],
+        ("POST", "/compat/cradl/workflows/{}/executions"): [
+            Probe("POST", f"/compat/cradl/workflows/{wf}/executions", HIDDEN, {"input": {"documentId": doc}}),
+            Probe("POST", f"/compat/cradl/workflows/{b_wf}/executions", HIDDEN, {"input": {"documentId": doc}}),
+        ],
+        ("GET", "/compat/cradl/workflows/{}/executions"): [
+            Probe("GET", f"/compat/cradl/workflows/{wf}/executions", HIDDEN),
+            Probe("GET", f"/compat/cradl/workflows/{wf}/executions", HIDDEN, query={"status": "succeeded"}),
+            Probe("GET", f"/compat/cradl/workflows/{b_wf}/executions", OWN),
+        ],
+        ("GET", "/compat/cradl/workflows/{}/executions/{}"): [
+            Probe("GET", f"/compat/cradl/workflows/{wf}/executions/{exe}", HIDDEN),
+            Probe("GET", f"/compat/cradl/workflows/{b_wf}/executions/{exe}", HIDDEN),
+        ],
+        ("PATCH", "/compat/cradl/workflows/{}/executions/{}"): [
+            Probe("PATCH", f"/compat/cradl/workflows/{wf}/executions/{exe}", HIDDEN, {"status": "completed"}),
+            Probe("PATCH", f"/compat/cradl/workflows/{b_wf}/executions/{exe}", HIDDEN, {"status": "completed"}),
+        ],
+        ("DELETE", "/compat/cradl/workflows/{}/executions/{}"): [
+            Probe("DELETE", f"/compat/cradl/workflows/{wf}/executions/{exe}", HIDDEN),
+            Probe("DELETE", f"/compat/cradl/workflows/{b_wf}/executions/{exe}", HIDDEN),
+        ],
     }
 
 

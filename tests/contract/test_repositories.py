@@ -538,3 +538,30 @@ def test_local_head_of_a_directory_is_none(tmp_path: Path) -> None:
     assert blobs.head("a") is None
     with pytest.raises(NotFound):
         blobs.read("a")
+
+
+def test_given_documents_when_listed_and_deleted_then_pages_are_newest_first_and_deletes_are_final(
+    store: Store,
+) -> None:
+    documents = [make_document() for _ in range(5)]
+    for document in documents:
+        store.documents.add(document)
+    store.documents.add(make_document().model_copy(update={"workspace_id": "ws_other"}))
+    pages, _ = collect_pages(lambda limit, cursor: store.documents.list(WS, limit, cursor), 2)
+    assert [i for page in pages for i in page] == sorted((d.id for d in documents), reverse=True)
+    store.documents.delete(WS, documents[0].id)
+    with pytest.raises(NotFound):
+        store.documents.get(WS, documents[0].id)
+    with pytest.raises(NotFound):
+        store.documents.delete(WS, documents[0].id)
+    with pytest.raises(NotFound):  # another workspace's id is as unknown as a made-up one
+        store.documents.delete("ws_other", documents[1].id)
+    assert documents[0].id not in [d.id for d in store.documents.list(WS, 10, None).items]
+
+
+def test_given_a_blob_when_deleted_then_it_is_gone_and_deleting_again_is_quiet(store: Store) -> None:
+    store.blobs.write("documents/ws/doc_gone", b"bytes", "application/pdf")
+    assert store.blobs.head("documents/ws/doc_gone") is not None
+    store.blobs.delete("documents/ws/doc_gone")
+    assert store.blobs.head("documents/ws/doc_gone") is None
+    store.blobs.delete("documents/ws/doc_gone")

@@ -49,6 +49,8 @@ def test_given_the_document_when_read_then_every_operation_declares_security_sta
         successes = [s for s in op["responses"] if s.startswith("2")]
         assert len(successes) == 1, label
         expected = {"post": {"201", "202", "200"}, "delete": {"204"}}.get(method, {"200"})
+        if path.startswith("/compat/cradl/") and method == "delete":
+            expected = {"200"}  # Cradl answers a delete with the deleted resource, and its SDK reads it
         assert successes[0] in expected, label
         if successes[0] == "204":
             assert "content" not in op["responses"]["204"], label

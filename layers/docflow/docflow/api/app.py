@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -26,6 +27,7 @@ from docflow.api.context import refusal_of
 from docflow.api.openapi import BASIC, BEARER, ERROR_DESCRIPTIONS
 from docflow.api.routers import (
     api_keys,
+    compat_cradl,
     documents,
     executions,
     hooks,
@@ -55,6 +57,10 @@ PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/docs", "/v1/health"})
 PUBLIC_PREFIXES = ("/v1/hooks/",)
 # The reviewers' page and its files: the key is typed into the page, which sends it to /v1.
 PAGE_PATH = "/review"
+
+
+# The Cradl surface's document content: the body is the document itself, of any type (or none).
+_RAW_BODY_PATH = re.compile(r"^/compat/cradl/documents/[^/]+/content$")
 
 
 def is_public(path: str) -> bool:
@@ -96,7 +102,7 @@ def create_app(ports: Ports) -> APIGatewayHttpResolver:
     for router in (api_keys.build(ports), templates.build(ports), workflows.build(ports), documents.build(ports),
                    executions.build(ports), reviews.build(ports),
                    hooks.build(ports), schedules.build(ports), integrations.build(ports), webhooks.build(ports),
-                   meta.build(lambda: openapi_json(app)), review_page.build()):
+                   meta.build(lambda: openapi_json(app)), review_page.build(), compat_cradl.build(ports)):
         app.include_router(router)
     app.use([_check_request])
 
@@ -230,7 +236,7 @@ def handle(app: APIGatewayHttpResolver, limits_body_bytes: int, event: dict[str,
         return error_result(error)
     content_type = (event.get("headers") or {}).get("content-type", "")
     kind = content_type.split(";", 1)[0].strip().lower()
-    if body and kind not in (JSON, MULTIPART):
+    if body and kind not in (JSON, MULTIPART) and not _RAW_BODY_PATH.match(path):
         error = UnsupportedMediaType(f"Content-Type '{content_type or 'none'}' is not accepted: send "
                                      f"'Content-Type: {JSON}' (runs also take '{MULTIPART}'; "
                                      "large files go through POST /v1/documents)")

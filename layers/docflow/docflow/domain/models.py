@@ -102,6 +102,8 @@ class Document(Record):
     updated_at: datetime = Field(default_factory=utc_now)
     # Optimistic locking, as for executions: an upload event and a status refresh may race.
     revision: int = 0
+    # The caller's own JSON about the document (the Cradl surface's `metadata`).
+    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class ExecutionStatus(StrEnum):

@@ -80,6 +80,10 @@ class DocumentRepository(Protocol):
     def add(self, document: Document) -> None: ...
     def get(self, workspace_id: str, document_id: str) -> Document:
         """Raises NotFound."""
+    def list(self, workspace_id: str, limit: int, cursor: str | None) -> Page[Document]:
+        """Newest first (ids grow with time)."""
+    def delete(self, workspace_id: str, document_id: str) -> None:
+        """Raises NotFound."""
     def save(self, document: Document) -> Document:
         """Conditional write: raises Conflict unless the stored revision is document.revision.
         Returns the document as stored (revision + 1)."""
@@ -164,6 +168,8 @@ class BlobStore(Protocol):
     def head(self, key: str) -> StoredObject | None: ...
     def read(self, key: str) -> bytes: ...
     def write(self, key: str, data: bytes, content_type: str) -> None: ...
+    def delete(self, key: str) -> None:
+        """Removes the object; no error when it is not there."""
     def sha256(self, key: str) -> str: ...
 
 

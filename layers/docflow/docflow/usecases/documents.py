@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from docflow.domain.clock import utc_now
+from docflow.domain.clock import iso, utc_now
 from docflow.domain.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from docflow.domain.models import Document, DocumentStatus
+from docflow.domain.models import Document, DocumentStatus, Page
+from docflow.domain.sniff import OCTET_STREAM, sniff_content_type
 from docflow.ports import Ports, UploadTarget
 
 # Types a document may have. Parse handles PDF and text today; images wait for OCR.
@@ -68,6 +70,72 @@ def store_document(ports: Ports, workspace_id: str, name: str, content_type: str
             raise
         return ports.documents.get(workspace_id, document_id)  # stored by an earlier delivery
     _announce_upload(ports, document)
+    return document
+
+
+def create_document_for_content(ports: Ports, workspace_id: str, name: str | None,
+                                metadata: dict[str, Any] | None = None) -> Document:
+    """A handle whose bytes are sent to Docflow itself (`put_content`), with no type or size
+    declared: the type is sniffed from the bytes when they come (the Cradl surface)."""
+    now = utc_now()
+    document = Document(workspace_id=workspace_id, name=name or "document", content_type=OCTET_STREAM,
+                        storage_key="", metadata=metadata or {},
+                        upload_expires_at=now + timedelta(seconds=ports.limits.upload_url_ttl_seconds))
+    document = document.model_copy(update={"storage_key": f"documents/{workspace_id}/{document.id}",
+                                           "name": name or document.id})
+    ports.documents.add(document)
+    return document
+
+
+def put_content(ports: Ports, workspace_id: str, document_id: str, data: bytes) -> Document:
+    """The bytes of a handle from `create_document_for_content`: checked, typed from what they
+    are, stored, and announced like any upload. Once only, as on S3 with If-None-Match: *."""
+    document = ports.documents.get(workspace_id, document_id)
+    if document.status != DocumentStatus.PENDING_UPLOAD or ports.blobs.head(document.storage_key) is not None:
+        raise Conflict(f"document {document_id} has its bytes already; create a new document for other bytes")
+    if utc_now() > document.upload_expires_at:
+        raise Conflict(f"the upload of document {document_id} expired at {iso(document.upload_expires_at)}; "
+                       "create a new document")
+    if not data:
+        raise ValidationFailed("the request body is empty: send the document's bytes",
+                               details=[{"loc": ["body"], "msg": "empty"}])
+    limit = ports.limits.max_upload_bytes
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the document is {len(data)} bytes, over the upload limit of {limit} bytes")
+    content_type = sniff_content_type(data, document.name)
+    if content_type not in ACCEPTED_CONTENT_TYPES:
+        raise UnsupportedMediaType(f"the bytes are {content_type}, which Docflow does not process; "
+                                   f"supported: {', '.join(sorted(ACCEPTED_CONTENT_TYPES))}")
+    ports.blobs.write(document.storage_key, data, content_type)
+    uploaded = {"content_type": content_type, "status": DocumentStatus.UPLOADED, "size": len(data),
+                "declared_size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "updated_at": utc_now()}
+    try:
+        saved = ports.documents.save(document.model_copy(update=uploaded))
+    except Conflict:
+        # A status refresh saw the bytes first and recorded them (as untyped): give them their type.
+        current = ports.documents.get(workspace_id, document_id)
+        return ports.documents.save(current.model_copy(update={"content_type": content_type}))
+    _announce_upload(ports, saved)
+    return saved
+
+
+def read_content(ports: Ports, workspace_id: str, document_id: str) -> tuple[Document, bytes]:
+    document = get_document(ports, workspace_id, document_id)
+    if document.status not in (DocumentStatus.UPLOADED, DocumentStatus.PROCESSED):
+        raise Conflict(f"document {document_id} is {document.status.value}: it has no bytes to read")
+    return document, ports.blobs.read(document.storage_key)
+
+
+def list_documents(ports: Ports, workspace_id: str, limit: int, cursor: str | None) -> Page[Document]:
+    return ports.documents.list(workspace_id, limit, cursor)
+
+
+def delete_document(ports: Ports, workspace_id: str, document_id: str) -> Document:
+    """The record, then its bytes (bytes without a record are unreachable, never the reverse).
+    Runs that already read the document keep their results."""
+    document = ports.documents.get(workspace_id, document_id)
+    ports.documents.delete(workspace_id, document_id)
+    ports.blobs.delete(document.storage_key)
     return document
 
 

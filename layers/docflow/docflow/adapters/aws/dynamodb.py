@@ -174,6 +174,13 @@ class _Table:
         with self.calling():
             self.client.put_item(**kwargs)
 
+    def delete(self, pk: str, sk: str, condition: str | None = None) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Key": _key(pk, sk)}
+        if condition is not None:
+            kwargs["ConditionExpression"] = condition
+        with self.calling():
+            self.client.delete_item(**kwargs)
+
     def transact(self, items: list[Item]) -> None:
         with self.calling():
             self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
@@ -213,7 +220,7 @@ class _Repository:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._table = _Table(client, table_name)
 
-    def _list_prefix[M: (ApiKey, Workflow)](self, cls: type[M], workspace_id: str, prefix: str, limit: int,
+    def _list_prefix[M: (ApiKey, Workflow, Document)](self, cls: type[M], workspace_id: str, prefix: str, limit: int,
                                             cursor: str | None) -> Page[M]:
         after = decode_cursor(cursor)
         pk = _ws(workspace_id)
@@ -397,6 +404,17 @@ class DynamoDocumentRepository(_Repository):
                 raise NotFound(f"document {document.id} not found") from exc
             raise Conflict(f"document {document.id} was changed by someone else") from exc
         return stored
+
+    def list(self, workspace_id: str, limit: int, cursor: str | None) -> Page[Document]:
+        return self._list_prefix(Document, workspace_id, "DOC#", limit, cursor)
+
+    def delete(self, workspace_id: str, document_id: str) -> None:
+        try:
+            self._table.delete(_ws(workspace_id), f"DOC#{document_id}", "attribute_exists(PK)")
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise NotFound(f"document {document_id} not found") from exc
+            raise
 
 
 # --- executions ----------------------------------------------------------------------------

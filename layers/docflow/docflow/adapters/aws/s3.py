@@ -101,6 +101,10 @@ class S3BlobStore:
         with translate_throttling("s3"):
             self._client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
 
+    def delete(self, key: str) -> None:
+        with translate_throttling("s3"):
+            self._client.delete_object(Bucket=self._bucket, Key=key)
+
     def sha256(self, key: str) -> str:
         """Streams the object: documents can be 100 MB, a Lambda's memory is not."""
         digest = hashlib.sha256()

@@ -184,6 +184,11 @@ class LocalBlobStore:
             handle.close()
             self._commit(temp, path, content_type)
 
+    def delete(self, key: str) -> None:
+        path = self.path(key)
+        path.unlink(missing_ok=True)  # the bytes first: a sidecar alone is never read
+        self._meta_path(path).unlink(missing_ok=True)
+
     def write_stream(self, key: str, stream: IO[bytes], length: int | None, max_bytes: int,
                      content_type: str) -> StoredObject:
         """Copies the request body in chunks; more than `max_bytes` (or a body shorter than its

@@ -186,7 +186,7 @@ class _Repository:
         row = self._db.execute(sql, params).fetchone()
         return None if row is None else str(row[0])
 
-    def _page[M: (ApiKey, Workflow, Execution)](self, cls: type[M], sql: str, params: tuple[Any, ...],
+    def _page[M: (ApiKey, Workflow, Execution, Document)](self, cls: type[M], sql: str, params: tuple[Any, ...],
                                                 limit: int, cursor: str | None) -> Page[M]:
         """`sql` selects `data` and ends in its WHERE clause; the keyset condition, order and
         limit are appended here so every list pages the same way."""
@@ -295,6 +295,15 @@ class SqliteDocumentRepository(_Repository):
             self.get(document.workspace_id, document.id)  # NotFound when it is not there at all
             raise Conflict(f"document {document.id} was changed by someone else")
         return stored
+
+    def list(self, workspace_id: str, limit: int, cursor: str | None) -> Page[Document]:
+        return self._page(Document, "SELECT data FROM documents WHERE workspace_id = ?", (workspace_id,), limit, cursor)
+
+    def delete(self, workspace_id: str, document_id: str) -> None:
+        deleted = self._db.execute("DELETE FROM documents WHERE workspace_id = ? AND id = ?",
+                                   (workspace_id, document_id)).rowcount
+        if deleted == 0:
+            raise NotFound(f"document {document_id} not found")
 
 
 class SqliteExecutionRepository(_Repository):
