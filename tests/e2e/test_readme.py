@@ -33,8 +33,9 @@ def test_readme_walkthrough_runs_as_written(local_mode: LocalMode, tmp_path: Pat
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", walkthrough()], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr + done.stdout
-    assert "'invoice_number': 'INV-2041'" in done.stdout and "'total': 1234.5" in done.stdout
-    assert done.stdout.strip().endswith("True")  # acknowledged
+    assert '"invoice_number": "INV-2041"' in done.stdout and '"total": 1234.5' in done.stdout
+    assert "{'" not in done.stdout  # JSON, never a Python repr
+    assert done.stdout.strip().endswith("true")  # acknowledged
 
 
 def run_blocks(local_mode: LocalMode, tmp_path: Path, *names: str) -> str:
@@ -62,12 +63,12 @@ def test_readme_multipart_example_runs_as_written(local_mode: LocalMode, tmp_pat
 def test_readme_schedule_example_runs_as_written(local_mode: LocalMode, tmp_path: Path) -> None:
     out = run_blocks(local_mode, tmp_path, "schedules").splitlines()
     assert out[-3:] == ["0 9 * * 1-5", "*/30 * * * *", "204"]
-    assert out[-4].startswith("['") and out[-4].count("T09:00:00-0") == 3
+    assert out[-4].startswith('["') and out[-4].count("T09:00:00-0") == 3
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_readme_branches_example_runs_as_written(local_mode: LocalMode, tmp_path: Path) -> None:
-    assert run_blocks(local_mode, tmp_path, "branches").endswith("'route': 'review'}")
+    assert run_blocks(local_mode, tmp_path, "branches").endswith('"route": "review"}')
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
@@ -86,11 +87,11 @@ def test_readme_integrations_example_runs_as_written(local_mode: LocalMode, tmp_
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)  # the server runs in this process
     out = run_blocks(local_mode, tmp_path, "integrations").splitlines()
     assert out[-5:] == [
-        "{'webhook_url': 'https://hooks.slack.com/services/T0…/****abcd', 'channel': '#finance'}",
+        '{"webhook_url": "https://hooks.slack.com/services/T0…/****abcd", "channel": "#finance"}',
         "#ap",
-        "{'url': 'https://erp.example.com/in?key=****cdef', 'method': 'POST', 'headers': {'Authorization': "
-        "'****0123'}}",
-        "[{'loc': ['body', 'config', 'url'], 'msg': '169.254.169.254 is a cloud metadata address'}]",
+        '{"url": "https://erp.example.com/in?key=****cdef", "method": "POST", "headers": {"Authorization": '
+        '"****0123"}}',
+        '[{"loc": ["body", "config", "url"], "msg": "169.254.169.254 is a cloud metadata address"}]',
         "204",
     ]
 
@@ -105,7 +106,7 @@ def test_readme_review_example_runs_as_written(local_mode: LocalMode, tmp_path: 
     out = run_blocks(local_mode, tmp_path, "review").splitlines()
     assert out[-4].startswith("/v1/reviews/rev_") and out[-4].endswith("/pages/1")
     assert out[-3] == "'total' must be a number (a currency field), got a string"
-    assert out[-2:] == ["['total']", "1234.5 1250.0"]
+    assert out[-2:] == ['["total"]', "1234.5 1250.0"]
 
 
 def test_readme_extract_cli_example_runs_as_written(tmp_path: Path) -> None:
@@ -123,5 +124,5 @@ def test_readme_extract_cli_example_runs_as_written(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_readme_invoice_preset_example_runs_as_written(local_mode: LocalMode, tmp_path: Path) -> None:
     out = run_blocks(local_mode, tmp_path, "preset").splitlines()[-1]
-    assert out == ("{'invoice_number': ('INV-2041', 0.95), 'date': ('2025-03-07', 0.95), 'total': (1234.5, 0.95), "
-                   "'currency': ('USD', 0.95), 'issuer': ('ACME Supplies Ltd', 0.75)}")
+    assert out == ('{"invoice_number": ["INV-2041", 0.95], "date": ["2025-03-07", 0.95], "total": [1234.5, 0.95], '
+                   '"currency": ["USD", 0.95], "issuer": ["ACME Supplies Ltd", 0.75]}')

@@ -13,7 +13,8 @@ import pytest
 from moto import mock_aws
 
 from docflow.adapters.aws.clients import make_clients
-from docflow.adapters.aws.s3 import S3BlobStore, content_disposition
+from docflow.adapters.aws.s3 import S3BlobStore
+from docflow.adapters.common import content_disposition
 from docflow.domain.clock import utc_now
 from docflow.domain.errors import NotFound
 

@@ -25,6 +25,7 @@ def _serve(args: argparse.Namespace) -> int:
     from docflow.runtime.settings import LocalSettings
 
     settings = LocalSettings.from_env(data_dir=args.data_dir, host=args.host, port=args.port, workers=args.workers)
+    _log_requests()
     server = RunningServer(settings)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     print(f"Docflow local mode on {server.url} (data in {settings.data_dir.resolve()}); "
@@ -38,6 +39,20 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _log_requests() -> None:
+    """The access log (method, path, status, ms) on stderr, unless DOCFLOW_ACCESS_LOG=0."""
+    import logging
+
+    if os.environ.get("DOCFLOW_ACCESS_LOG", "1").strip().lower() in ("0", "false", "no", "off"):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    access = logging.getLogger("docflow.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False
 
 
 def _keys_create(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import pydantic_core
 from pydantic import BaseModel
@@ -129,3 +130,10 @@ def unpack_step_output(blobs: BlobStore, stored: StoredStepOutput) -> bytes:
     if stored.blob_key is not None:
         return blobs.read(stored.blob_key)
     raise ValueError("stored step output has neither inline data nor a blob key")
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII fallback and the exact name as RFC 5987 `filename*` (HTTP
+    headers are Latin-1: a raw "文件.txt" cannot go in one), for S3 and the local file server alike."""
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename) or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

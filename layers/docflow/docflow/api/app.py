@@ -44,6 +44,7 @@ from docflow.api.schemas import ExecutionStart
 from docflow.domain.errors import (
     BadRequest,
     DocflowError,
+    MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -52,7 +53,7 @@ from docflow.domain.errors import (
 from docflow.ports import Ports
 
 TITLE = "Docflow API"
-PUBLIC_PATHS = frozenset({"/v1/openapi.json", "/v1/docs", "/v1/health"})
+PUBLIC_PATHS = frozenset({"/", "/v1/openapi.json", "/v1/docs", "/v1/health"})
 # Inbound webhooks carry a Standard Webhooks signature instead of an API key.
 PUBLIC_PREFIXES = ("/v1/hooks/",)
 # The reviewers' page and its files: the key is typed into the page, which sends it to /v1.
@@ -102,7 +103,8 @@ def create_app(ports: Ports) -> APIGatewayHttpResolver:
     for router in (api_keys.build(ports), templates.build(ports), workflows.build(ports), documents.build(ports),
                    executions.build(ports), reviews.build(ports),
                    hooks.build(ports), schedules.build(ports), integrations.build(ports), webhooks.build(ports),
-                   meta.build(lambda: openapi_json(app)), review_page.build(), compat_cradl.build(ports)):
+                   meta.build(lambda: openapi_json(app), lambda: _storage_reachable(ports)), review_page.build(),
+                   compat_cradl.build(ports)):
         app.include_router(router)
     app.use([_check_request])
 
@@ -118,9 +120,32 @@ def create_app(ports: Ports) -> APIGatewayHttpResolver:
 
     @app.not_found
     def not_found(exc: NotFoundError) -> Response[Any]:
-        return error_response(NotFound(f"no route {app.current_event.http_method} {app.current_event.path}"))
+        method, path = app.current_event.http_method, app.current_event.path
+        allowed = _methods_for(app, path)
+        if allowed:
+            error = MethodNotAllowed(f"{method} is not allowed on {path}; use {', '.join(allowed)}",
+                                     details=[{"allowed": allowed}])
+            response = error_response(error)
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
+        return error_response(NotFound(f"no route {method} {path}"))
 
     return app
+
+
+def _storage_reachable(ports: Ports) -> bool:
+    """One cheap read of the store (a lookup that finds nothing)."""
+    try:
+        ports.workflows.find_workspace("wf_health")
+    except Exception:  # any failure to answer is what health reports
+        return False
+    return True
+
+
+def _methods_for(app: APIGatewayHttpResolver, path: str) -> list[str]:
+    """The methods of the routes whose path matches `path` (for a 405's Allow header)."""
+    routes = [*app._static_routes, *app._dynamic_routes]
+    return sorted({route.method.upper() for route in routes if route.rule.fullmatch(path)})
 
 
 def _check_request(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:

@@ -26,7 +26,9 @@ ERROR_DESCRIPTIONS = {
     413: "Body over the size limit",
     415: "Unsupported Content-Type",
     422: "Validation failed: `details` names each field",
+    405: "Method not allowed on this path: the `Allow` header lists the methods",
     429: "Throttled: retry with backoff",
+    503: "A service the API needs does not answer",
 }
 
 

@@ -46,6 +46,10 @@ class NotFound(DocflowError):
     code, status = "not_found", 404
 
 
+class MethodNotAllowed(DocflowError):
+    code, status = "method_not_allowed", 405
+
+
 class Conflict(DocflowError):
     code, status = "conflict", 409
 
@@ -116,6 +120,10 @@ class UrlRefused(ValidationFailed):
     """A user-supplied URL the SSRF guard will not call (at save: a 422 naming the field)."""
 
     code = "url_refused"
+
+
+class ServiceUnavailable(DocflowError):
+    code, status = "service_unavailable", 503
 
 
 class DeliveryTransient(DocflowError):

@@ -7,12 +7,11 @@ import hashlib
 import math
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
 from docflow.adapters.aws.clients import error_code, translate_throttling
-from docflow.adapters.common import upload_headers
+from docflow.adapters.common import content_disposition, upload_headers
 from docflow.domain.clock import utc_now
 from docflow.domain.errors import NotFound
 from docflow.ports import StoredObject, UploadTarget
@@ -25,12 +24,6 @@ if TYPE_CHECKING:
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 _CHUNK = 1024 * 1024
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
-
-
-def content_disposition(filename: str) -> str:
-    """`attachment` with an ASCII fallback and the exact name as RFC 5987 `filename*`."""
-    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename) or "download"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _expires_in(expires_at: datetime) -> int:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
+from docflow.adapters.common import content_disposition
 from docflow.api.app import create_app, error_result, handle, is_public
 from docflow.domain.clock import utc_now
 from docflow.domain.errors import (
@@ -42,6 +43,7 @@ from docflow.usecases.keys import authenticate, ensure_key
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 FILES_PREFIX = "/files/"
 log = logging.getLogger("docflow.http")
+access_log = logging.getLogger("docflow.access")  # one line per request; `docflow serve` prints it
 _CHUNK = 256 * 1024
 
 
@@ -67,6 +69,18 @@ class LocalHttpApp:
         return app
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+
+        def logged(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            # method, path (never the query: signed URLs carry their signature there), status, ms;
+            # never a header, so never the key
+            access_log.info("%s %s %s %.1f ms", environ.get("REQUEST_METHOD", "?"), environ.get("PATH_INFO", "/"),
+                            status.split(" ", 1)[0], 1000 * (time.perf_counter() - started))
+            return start_response(status, headers, *rest)
+
+        return self._serve(environ, logged)
+
+    def _serve(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
         try:
             if path.startswith(FILES_PREFIX):
@@ -156,7 +170,7 @@ class LocalHttpApp:
         headers = [("Content-Type", stored.content_type or "application/octet-stream"),
                    ("Content-Length", str(stored.size))]
         if grant.filename:
-            headers.append(("Content-Disposition", f"attachment; filename*=UTF-8''{grant.filename}"))
+            headers.append(("Content-Disposition", content_disposition(grant.filename)))
         start_response("200 OK", headers)
         return [] if method == "HEAD" else _stream(blobs.open_read(key))
 
