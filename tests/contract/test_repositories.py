@@ -565,3 +565,16 @@ def test_given_a_blob_when_deleted_then_it_is_gone_and_deleting_again_is_quiet(s
     store.blobs.delete("documents/ws/doc_gone")
     assert store.blobs.head("documents/ws/doc_gone") is None
     store.blobs.delete("documents/ws/doc_gone")
+
+
+def test_given_a_key_when_marked_used_then_lists_show_it_and_a_stale_copy_writes_nothing(store: Store) -> None:
+    from docflow.usecases.keys import issue_key
+
+    issued = issue_key(store.keys, WS, "ci")
+    key = store.keys.find_by_hash(issued.key.key_hash)
+    assert key is not None and key.last_used_at is None
+    assert store.keys.mark_used(key, T0) is True
+    assert store.keys.list(WS, 10, None).items[0].last_used_at == T0
+    assert store.keys.find_by_hash(issued.key.key_hash).last_used_at == T0  # type: ignore[union-attr]
+    assert store.keys.mark_used(key, T0 + timedelta(minutes=5)) is False  # `key` is the copy before T0
+    assert store.keys.list(WS, 10, None).items[0].last_used_at == T0

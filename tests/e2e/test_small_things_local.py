@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from datetime import timedelta
 
 import pytest
 import requests
@@ -61,3 +62,21 @@ def test_given_a_document_with_a_non_ascii_name_when_downloaded_then_the_name_su
     assert answer.status_code == 200 and answer.content == "总计 12.00".encode()
     assert answer.headers["Content-Disposition"] == (
         "attachment; filename=\"__.txt\"; filename*=UTF-8''%E6%96%87%E4%BB%B6.txt")
+
+
+def test_given_a_key_when_used_then_last_used_at_is_written_at_most_once_a_minute(local_mode: LocalMode) -> None:
+    from docflow.usecases.keys import authenticate
+
+    def stamps() -> set[str]:
+        return {k["last_used_at"] for k in local_mode.api.get("/v1/api-keys").json()["items"] if k["last_used_at"]}
+
+    local_mode.api.get("/v1/workflows")
+    first = stamps()
+    assert len(first) == 1  # the key in use, and only it
+    local_mode.api.get("/v1/workflows")  # within the minute: not stamped again
+    assert stamps() == first
+    keys = local_mode.server.runtime.ports.keys
+    read = authenticate(keys, f"Bearer {API_KEY}")
+    assert read.last_used_at is not None
+    authenticate(keys, f"Bearer {API_KEY}", now=read.last_used_at + timedelta(minutes=2))
+    assert stamps() != first  # two minutes on, the next use stamps it again

@@ -31,6 +31,9 @@ class ApiKeyRepository(Protocol):
     def list(self, workspace_id: str, limit: int, cursor: str | None) -> Page[ApiKey]: ...
     def revoke(self, workspace_id: str, key_id: str, at: datetime) -> ApiKey:
         """Raises NotFound when the key is unknown in this workspace."""
+    def mark_used(self, key: ApiKey, at: datetime) -> bool:
+        """Stamps last_used_at on `key` as it was read; False (nothing written) when the stored
+        key changed meanwhile (another request stamped it, or it was revoked)."""
     def workspace_exists(self, workspace_id: str) -> bool: ...
 
 

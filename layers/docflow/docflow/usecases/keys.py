@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from docflow.domain.clock import utc_now
-from docflow.domain.errors import Unauthorized, ValidationFailed
+from docflow.domain.errors import Throttled, Unauthorized, ValidationFailed
 from docflow.domain.models import ApiKey, Page
 from docflow.ports import ApiKeyRepository
 
@@ -92,7 +94,7 @@ def secret_from_header(authorization: str | None) -> str:
     raise Unauthorized("unsupported Authorization scheme: use 'Bearer <api key>'")
 
 
-def authenticate(keys: ApiKeyRepository, authorization: str | None) -> ApiKey:
+def authenticate(keys: ApiKeyRepository, authorization: str | None, now: datetime | None = None) -> ApiKey:
     secret = secret_from_header(authorization)
     if not secret.startswith(KEY_PREFIX):
         raise Unauthorized("invalid API key")
@@ -101,7 +103,20 @@ def authenticate(keys: ApiKeyRepository, authorization: str | None) -> ApiKey:
     # The lookup is by hash; the compare is constant-time so timing says nothing about near misses.
     if key is None or key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest):
         raise Unauthorized("invalid or revoked API key")
+    _note_use(keys, key, now or utc_now())
     return key
+
+
+# last_used_at is written at most this often per key: a write per request would double the
+# cost of authenticating (and on AWS make every request a DynamoDB write).
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def _note_use(keys: ApiKeyRepository, key: ApiKey, now: datetime) -> None:
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_EVERY:
+        return
+    with contextlib.suppress(Throttled):  # best effort: the request goes on; a later one stamps it
+        keys.mark_used(key, now)
 
 
 def list_keys(keys: ApiKeyRepository, workspace_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:

@@ -300,6 +300,25 @@ class DynamoApiKeyRepository(_Repository):
             return revoked
         raise Conflict(f"api key {key_id} is being changed concurrently; retry")
 
+    def mark_used(self, key: ApiKey, at: datetime) -> bool:
+        """Both copies at once, each only if it is still the key as read (compare-and-set on `data`)."""
+        old, new = _s(dump_model(key)), _s(dump_model(key.model_copy(update={"last_used_at": at})))
+        guarded = {"ConditionExpression": "#d = :old", "ExpressionAttributeNames": {"#d": "data"},
+                   "ExpressionAttributeValues": {":old": old}}
+        try:
+            self._table.transact([
+                {"Put": {"TableName": self._table.name,
+                         "Item": {**_key(_ws(key.workspace_id), f"KEY#{key.id}"), "data": new}, **guarded}},
+                {"Put": {"TableName": self._table.name,
+                         "Item": {**_key(self._lookup_pk(key.key_hash), "KEYHASH"), "data": new}, **guarded}},
+            ])
+        except ClientError as exc:
+            codes = _cancellation_codes(exc)
+            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                return False  # stamped by another request, or revoked: nothing to do
+            raise
+        return True
+
     def workspace_exists(self, workspace_id: str) -> bool:
         return self._table.get(_ws(workspace_id), "WORKSPACE") is not None
 

@@ -231,6 +231,12 @@ class SqliteApiKeyRepository(_Repository):
                          (dump_model(revoked), workspace_id, key_id))
         return revoked
 
+    def mark_used(self, key: ApiKey, at: datetime) -> bool:
+        used = key.model_copy(update={"last_used_at": at})
+        return bool(self._db.execute(
+            "UPDATE api_keys SET data = ? WHERE workspace_id = ? AND id = ? AND revoked = 0 AND data = ?",
+            (dump_model(used), key.workspace_id, key.id, dump_model(key))).rowcount)
+
     def workspace_exists(self, workspace_id: str) -> bool:
         return self._one("SELECT id FROM workspaces WHERE id = ?", (workspace_id,)) is not None
 
