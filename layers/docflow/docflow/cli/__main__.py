@@ -1,0 +1,7 @@
+"""`python -m docflow.cli`: the `docflow` command."""
+
+import sys
+
+from docflow.cli import main
+
+sys.exit(main())
