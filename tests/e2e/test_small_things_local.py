@@ -80,3 +80,20 @@ def test_given_a_key_when_used_then_last_used_at_is_written_at_most_once_a_minut
     assert read.last_used_at is not None
     authenticate(keys, f"Bearer {API_KEY}", now=read.last_used_at + timedelta(minutes=2))
     assert stamps() != first  # two minutes on, the next use stamps it again
+
+
+def test_given_a_run_when_read_with_wait_then_the_answer_is_its_end_not_its_start(local_mode: LocalMode) -> None:
+    from docflow_testing import INVOICE_WORKFLOW, invoice_pdf, review_workflow
+
+    workflow_id = local_mode.api.post("/v1/workflows", json=INVOICE_WORKFLOW).json()["id"]
+    document_id = local_mode.api.upload("invoice.pdf", invoice_pdf())
+    started = local_mode.api.post(f"/v1/workflows/{workflow_id}/executions", json={"document_id": document_id}).json()
+    assert started["status"] == "queued"
+    done = local_mode.api.get(f"/v1/executions/{started['id']}", params={"wait": 20}).json()
+    assert done["status"] == "completed" and done["output"]["values"]["invoice_number"] == "INV-2041"
+    review_id = local_mode.api.post("/v1/workflows", json=review_workflow()).json()["id"]
+    parked = local_mode.api.post(f"/v1/workflows/{review_id}/executions", json={"document_id": document_id}).json()
+    waiting = local_mode.api.get(f"/v1/workflows/{review_id}/executions/{parked['id']}", params={"wait": 20}).json()
+    assert waiting["status"] == "review"  # left processing: answered without waiting the 20 s out
+    too_long = local_mode.api.get(f"/v1/executions/{parked['id']}", params={"wait": 21})
+    assert too_long.status_code == 422 and too_long.json()["error"]["details"][0]["loc"] == ["query", "wait"]

@@ -261,7 +261,9 @@ def handle(app: APIGatewayHttpResolver, limits_body_bytes: int, event: dict[str,
         return error_result(error)
     content_type = (event.get("headers") or {}).get("content-type", "")
     kind = content_type.split(";", 1)[0].strip().lower()
-    if body and kind not in (JSON, MULTIPART) and not _RAW_BODY_PATH.match(path):
+    if body and _RAW_BODY_PATH.match(path):
+        return app.resolve(event, context)  # the document's own bytes, whatever they are
+    if body and kind not in (JSON, MULTIPART):
         error = UnsupportedMediaType(f"Content-Type '{content_type or 'none'}' is not accepted: send "
                                      f"'Content-Type: {JSON}' (runs also take '{MULTIPART}'; "
                                      "large files go through POST /v1/documents)")

@@ -16,3 +16,6 @@ IdempotencyKey = Annotated[str | None, Header(
 WorkflowId = Annotated[str, Path(max_length=128, description="A workflow id (wf_…)")]
 ExecutionId = Annotated[str, Path(max_length=128, description="An execution id (exe_…)")]
 DocumentId = Annotated[str, Path(max_length=128, description="A document id (doc_…)")]
+WaitSeconds = Annotated[int, Query(ge=0, le=20, description=(
+    "Wait up to this many seconds (at most 20) for the run to leave queued/processing, then answer "
+    "(at once when it has; else with its state when the time is up)"))]

@@ -155,8 +155,8 @@ def _follow(api: Api, execution: dict[str, Any], timeout: float) -> dict[str, An
                 return execution
             if time.monotonic() > deadline:
                 fail(f"execution {execution['id']} is still {execution['status']} after {timeout:g} s", 1)
-            time.sleep(0.2)
-            execution = api.call("GET", f"/v1/executions/{execution['id']}")
+            # ?wait: the answer comes the moment the run ends; 2 s at most, to tell steps as they end
+            execution = api.call("GET", f"/v1/executions/{execution['id']}", params={"wait": 2})
     finally:
         progress.close()
 

@@ -369,6 +369,12 @@ class _NoWebhookSecrets:
 
 
 
+class ExecutionWatch(Protocol):
+    def wait(self, execution: Execution, timeout: float) -> None:
+        """Returns when `execution` (as read, at its revision) may have changed, or after
+        `timeout` seconds; the caller reads it again either way."""
+
+
 @dataclass
 class Ports:
     """Everything a use-case may touch, built by one composition root per runtime."""
@@ -405,6 +411,8 @@ class Ports:
     extraction_engines: dict[str, ExtractionEngine] = field(default_factory=dict)
     # What orchestrator calls cost this runtime (state transitions, Lambda time) and the prices.
     metering: Metering = field(default_factory=Metering)
+    # GET /v1/executions/{id}?wait=N; None where a runtime has none: the answer does not wait.
+    execution_watch: ExecutionWatch | None = None
 
 
 def wired[P](port: P | None, what: str) -> P:

@@ -26,6 +26,7 @@ from docflow.adapters.aws.stepfunctions import StepFunctionsCallbacks, StepFunct
 from docflow.adapters.compute import InlineCompute
 from docflow.adapters.http_out import GuardedHttp
 from docflow.adapters.page_images import PageImages
+from docflow.adapters.polling_watch import PollingExecutionWatch
 from docflow.domain.errors import DocflowError
 from docflow.domain.models import Execution
 from docflow.domain.outbound_webhooks import Delivery
@@ -86,12 +87,13 @@ def ports() -> Ports:
     blobs = S3BlobStore(clients.s3, settings.bucket)
     launcher = (StepFunctionsLauncher(clients.stepfunctions, settings.state_machine_arn)
                 if settings.state_machine_arn else _NoLauncher())
+    executions = DynamoExecutionRepository(clients.dynamodb, settings.table, blobs, settings.limits.inline_output_bytes)
     return Ports(
         keys=DynamoApiKeyRepository(clients.dynamodb, settings.table),
         workflows=DynamoWorkflowRepository(clients.dynamodb, settings.table),
         documents=DynamoDocumentRepository(clients.dynamodb, settings.table),
-        executions=DynamoExecutionRepository(clients.dynamodb, settings.table, blobs,
-                                             settings.limits.inline_output_bytes),
+        executions=executions,
+        execution_watch=PollingExecutionWatch(executions),
         blobs=blobs,
         events=EventBridgePublisher(clients.events, settings.event_bus),
         launcher=launcher,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,6 +153,22 @@ def get_execution(ports: Ports, workspace_id: str, execution_id: str, workflow_i
     execution = ports.executions.get(workspace_id, execution_id)
     if workflow_id is not None and execution.workflow_id != workflow_id:
         raise NotFound(f"execution {execution_id} not found in workflow {workflow_id}")
+    return execution
+
+
+MAX_WAIT_SECONDS = 20  # within API Gateway's 30 s, with room for the request itself
+
+
+def wait_for_execution(ports: Ports, workspace_id: str, execution_id: str, seconds: float,
+                       workflow_id: str | None = None) -> Execution:
+    """The execution as soon as it leaves queued/processing, or as it is after `seconds`."""
+    execution = get_execution(ports, workspace_id, execution_id, workflow_id)
+    watch = ports.execution_watch
+    deadline = time.monotonic() + min(seconds, MAX_WAIT_SECONDS)
+    while (watch is not None and execution.status in (ExecutionStatus.QUEUED, ExecutionStatus.PROCESSING)
+           and (left := deadline - time.monotonic()) > 0):
+        watch.wait(execution, left)
+        execution = get_execution(ports, workspace_id, execution_id, workflow_id)
     return execution
 
 

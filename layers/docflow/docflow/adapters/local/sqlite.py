@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -314,10 +314,12 @@ class SqliteDocumentRepository(_Repository):
 
 class SqliteExecutionRepository(_Repository):
     def __init__(self, db: SqliteDatabase, blobs: BlobStore,
-                 inline_output_bytes: int = DEFAULT_INLINE_OUTPUT_BYTES) -> None:
+                 inline_output_bytes: int = DEFAULT_INLINE_OUTPUT_BYTES,
+                 on_saved: Callable[[Execution], None] | None = None) -> None:
         super().__init__(db)
         self._blobs = blobs
         self._inline_output_bytes = inline_output_bytes
+        self.on_saved = on_saved  # told after each save (local mode's ExecutionWatch)
 
     def add(self, execution: Execution) -> Execution:
         with self._db.transaction() as conn:
@@ -365,6 +367,8 @@ class SqliteExecutionRepository(_Repository):
             self.get(execution.workspace_id, execution.id)  # NotFound when it is not there at all
             raise Conflict(f"execution {execution.id} was changed by someone else (revision {execution.revision} "
                            "is stale)", details=[{"revision": execution.revision}])
+        if self.on_saved is not None:
+            self.on_saved(stored)
         return stored
 
     def list_for_workflow(self, workspace_id: str, workflow_id: str, status: ExecutionStatus | None,

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from docflow.api.bodies import JSON, MULTIPART, form_parts, json_model, media_type, raw_body, unsupported
 from docflow.api.context import key_id_of, workspace_of
 from docflow.api.openapi import PROTECTED, responses
-from docflow.api.params import Cursor, ExecutionId, IdempotencyKey, Limit, WorkflowId
+from docflow.api.params import Cursor, ExecutionId, IdempotencyKey, Limit, WaitSeconds, WorkflowId
 from docflow.api.schemas import ExecuteAccepted, ExecutionList, ExecutionOut, ExecutionPatch, ExecutionStart
 from docflow.domain.clock import iso
 from docflow.domain.models import ExecutionStatus
@@ -84,13 +84,15 @@ def build(ports: Ports) -> Router:
     @router.get("/v1/workflows/<workflow_id>/executions/<execution_id>", operation_id="getWorkflowExecution",
                 summary="Get one run of a workflow", tags=TAGS, security=PROTECTED,
                 responses=responses(200, ExecutionOut, 404))
-    def get_workflow_execution(workflow_id: WorkflowId, execution_id: ExecutionId) -> ExecutionOut:
-        return ExecutionOut.of(execution_cases.get_execution(ports, workspace_of(router), execution_id, workflow_id))
+    def get_workflow_execution(workflow_id: WorkflowId, execution_id: ExecutionId,
+                               wait: WaitSeconds = 0) -> ExecutionOut:
+        return ExecutionOut.of(execution_cases.wait_for_execution(ports, workspace_of(router), execution_id, wait,
+                                                                  workflow_id))
 
     @router.get("/v1/executions/<execution_id>", operation_id="getExecution", summary="Get a run by its id alone",
                 tags=TAGS, security=PROTECTED, responses=responses(200, ExecutionOut, 404))
-    def get_execution(execution_id: ExecutionId) -> ExecutionOut:
-        return ExecutionOut.of(execution_cases.get_execution(ports, workspace_of(router), execution_id))
+    def get_execution(execution_id: ExecutionId, wait: WaitSeconds = 0) -> ExecutionOut:
+        return ExecutionOut.of(execution_cases.wait_for_execution(ports, workspace_of(router), execution_id, wait))
 
     @router.patch("/v1/workflows/<workflow_id>/executions/<execution_id>", operation_id="updateExecution",
                   summary="Mark a finished run consumed (`completed`) or cancel a running one (`canceled`)",

@@ -10,6 +10,7 @@ from pathlib import Path
 from docflow.adapters.compute import InlineCompute, ProcessCompute
 from docflow.adapters.http_out import GuardedHttp
 from docflow.adapters.local.events import InProcessEventBus
+from docflow.adapters.local.execution_watch import ConditionExecutionWatch
 from docflow.adapters.local.files import LocalBlobStore
 from docflow.adapters.local.mail import OutboxMailer, SmtpMailer
 from docflow.adapters.local.scheduler import LocalScheduler
@@ -57,7 +58,9 @@ class LocalRuntime:
         self.events = InProcessEventBus()
         self.engine = LocalEngine(settings.workers)
         self.compute = ProcessCompute(settings.step_processes) if settings.step_processes > 0 else InlineCompute()
-        executions = SqliteExecutionRepository(self.db, self.blobs, settings.limits.inline_output_bytes)
+        self.execution_watch = ConditionExecutionWatch()
+        executions = SqliteExecutionRepository(self.db, self.blobs, settings.limits.inline_output_bytes,
+                                               on_saved=self.execution_watch.saved)
         self.schedules = SqliteScheduleRepository(self.db)
         self.deliveries = SqliteDeliveryRepository(self.db)
         # Also the DueReviews the review timeout loop reads (local mode only).
@@ -67,6 +70,7 @@ class LocalRuntime:
             workflows=SqliteWorkflowRepository(self.db),
             documents=SqliteDocumentRepository(self.db),
             executions=executions,
+            execution_watch=self.execution_watch,
             blobs=self.blobs,
             events=self.events,
             launcher=self.engine,
