@@ -10,6 +10,7 @@ readers never block the writer, and a busy timeout so writers queue instead of f
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -107,6 +108,9 @@ class SqliteDatabase:
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self._lock = threading.Lock()
+        # One writer at a time within this process: SQLite would make the others wait in its busy
+        # handler, which sleeps 1 to 100 ms per retry; a lock hands over the moment the writer is done.
+        self._write_lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._migrate()
@@ -133,20 +137,25 @@ class SqliteDatabase:
         """BEGIN IMMEDIATE: the write lock is taken before the first read, so a read-then-write
         (idempotency check, then insert) cannot interleave with another writer."""
         conn = self.connection()
-        with busy_as_throttled():
-            conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
+        with self._write_lock:
             with busy_as_throttled():
-                conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:  # also after a failed COMMIT: never leave this thread's connection mid-transaction
-                conn.execute("ROLLBACK")
-            raise
+                conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                with busy_as_throttled():
+                    conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # also after a failed COMMIT: never leave the connection mid-transaction
+                    conn.execute("ROLLBACK")
+                raise
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with busy_as_throttled():
-            return self.connection().execute(sql, params)
+        conn = self.connection()
+        if conn.in_transaction or not _WRITES.match(sql):
+            with busy_as_throttled():
+                return conn.execute(sql, params)  # reads never wait for writers (WAL)
+        with self._write_lock, busy_as_throttled():
+            return conn.execute(sql, params)
 
     def close(self) -> None:
         """Closes every thread's connection (call once, when the process is done with the file)."""
@@ -165,6 +174,9 @@ class SqliteDatabase:
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+_WRITES = re.compile(r"\s*(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
 @contextmanager
