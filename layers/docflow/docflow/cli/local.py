@@ -30,6 +30,9 @@ def serve(args: argparse.Namespace) -> int:
         if exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES):
             fail(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}): check --host and --port")
         raise
+    warm = getattr(server.runtime.compute, "warm", None)
+    if warm is not None:
+        warm()  # every step worker up before the first request (a second or two, once)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     print(f"Docflow local mode on {server.url} (data in {settings.data_dir.resolve()}); "
           f"API docs at {server.url}/v1/docs", file=sys.stderr, flush=True)
