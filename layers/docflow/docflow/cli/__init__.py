@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from docflow.cli.client import fail
 
@@ -76,13 +77,10 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
-def _keys_out(args: argparse.Namespace, items: list[dict[str, object]]) -> None:
+def _keys_out(args: argparse.Namespace, items: list[dict[str, Any]]) -> None:
     from docflow.cli import remote
 
-    if args.json:
-        remote.show(items)
-    else:
-        remote.table(items, ("id", "name", "prefix", "created_at", "last_used_at", "revoked_at"))
+    remote.listing(args, items, ("id", "name", "prefix", "created_at", "last_used_at", "revoked_at"))
 
 
 def _with_url(parser: argparse.ArgumentParser, default_help: str = "DOCFLOW_URL, else http://127.0.0.1:8080") -> None:

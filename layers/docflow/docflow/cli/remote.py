@@ -59,13 +59,18 @@ def workflows_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def workflows_list(args: argparse.Namespace) -> int:
-    items = every(api_from(args), "/v1/workflows")
+def listing(args: argparse.Namespace, items: list[dict[str, Any]], columns: tuple[str, ...]) -> int:
+    """A list command's output: JSON with --json, else one aligned line per item."""
     if args.json:
         show(items)
     else:
-        table(items, ("id", "name", "trigger_type", "version", "updated_at"))
+        table(items, columns)
     return 0
+
+
+def workflows_list(args: argparse.Namespace) -> int:
+    return listing(args, every(api_from(args), "/v1/workflows"), ("id", "name", "trigger_type", "version",
+                                                                   "updated_at"))
 
 
 def workflows_get(args: argparse.Namespace) -> int:
@@ -84,11 +89,7 @@ def workflows_delete(args: argparse.Namespace) -> int:
 def executions_list(args: argparse.Namespace) -> int:
     params = {"status": args.status} if args.status else {}
     items = every(api_from(args), f"/v1/workflows/{args.workflow_id}/executions", params, limit=args.limit)
-    if args.json:
-        show(items)
-    else:
-        table(items, ("id", "status", "name", "created_at", "duration"))
-    return 0
+    return listing(args, items, ("id", "status", "name", "created_at", "duration"))
 
 
 def executions_get(args: argparse.Namespace) -> int:
