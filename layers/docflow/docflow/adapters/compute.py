@@ -57,6 +57,7 @@ class ProcessCompute:
 
 def _import_steps() -> None:
     import docflow.steps.extract
+    import docflow.steps.invoice
     import docflow.steps.parse  # noqa: F401 - imported for its side of warming: the modules are loaded
     time.sleep(0.05)  # held a moment, so that each call of warm() lands on a worker of its own
 
