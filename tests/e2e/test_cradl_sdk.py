@@ -82,3 +82,22 @@ def test_given_an_unknown_cradl_status_when_listing_then_422_lists_the_known_one
     workflow = local_mode.api.post("/v1/workflows", json=INVOICE_WORKFLOW).json()["id"]
     answer = local_mode.api.get(f"/compat/cradl/workflows/{workflow}/executions", params={"status": "done"})
     assert answer.status_code == 422 and "succeeded" in answer.json()["error"]["message"]
+
+
+def test_given_an_idempotency_key_when_a_cradl_start_is_retried_then_one_run_is_made(local_mode: LocalMode) -> None:
+    workflow = local_mode.api.post("/v1/workflows", json=INVOICE_WORKFLOW).json()["id"]
+    document_id = local_mode.api.upload("invoice.pdf", invoice_pdf())
+    body = {"input": {"documentId": document_id}}
+    first, again = (local_mode.api.post(f"/compat/cradl/workflows/{workflow}/executions", json=body,
+                                        headers={"Idempotency-Key": "retry-1"}) for _ in range(2))
+    assert first.status_code == again.status_code == 200
+    assert first.json()["executionId"] == again.json()["executionId"]
+    runs = local_mode.api.get(f"/v1/workflows/{workflow}/executions").json()["items"]
+    assert [r["id"] for r in runs] == [first.json()["executionId"]]
+
+
+def test_given_the_openapi_document_when_read_then_the_content_route_takes_raw_bytes(local_mode: LocalMode) -> None:
+    spec = local_mode.api.get("/v1/openapi.json").json()
+    put = spec["paths"]["/compat/cradl/documents/{document_id}/content"]["put"]
+    assert put["requestBody"]["content"]["application/octet-stream"]["schema"]["format"] == "binary"
+    assert put["security"] and {"404", "409", "413", "415"} <= set(put["responses"])

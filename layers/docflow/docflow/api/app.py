@@ -196,6 +196,10 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
                 JSON: {"schema": {"$ref": "#/components/schemas/ExecutionStart"}},
                 MULTIPART: {"schema": {"$ref": "#/components/schemas/ExecutionStartForm"}},
             }}
+        if operation.get("operationId") == compat_cradl.PUT_CONTENT_OPERATION:  # the route reads its raw body
+            operation["requestBody"] = {"required": True, "content": {"application/octet-stream": {"schema": {
+                "type": "string", "format": "binary",
+                "description": "The document's bytes, any Content-Type (or none): the type is sniffed"}}}}
         if operation.get("operationId") == hooks.RECEIVE_OPERATION:
             operation["requestBody"] = {"required": True, "content": {JSON: {"schema": {
                 "type": "object", "additionalProperties": True,

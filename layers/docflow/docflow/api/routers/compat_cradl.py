@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from docflow.api.bodies import raw_body
 from docflow.api.context import key_id_of, workspace_of
 from docflow.api.openapi import PROTECTED, responses
-from docflow.api.params import DocumentId, ExecutionId, WorkflowId
+from docflow.api.params import DocumentId, ExecutionId, IdempotencyKey, WorkflowId
 from docflow.api.schemas_cradl import (
     RUNNING,
     CradlDocument,
@@ -41,6 +41,7 @@ PREFIX = "/compat/cradl"
 TAGS = ["cradl compatibility"]
 # The one route whose body is the document's bytes, of any type (api/app.py lets it through).
 CONTENT_PATH = PREFIX + "/documents/{}/content"
+PUT_CONTENT_OPERATION = "cradlPutDocumentContent"
 
 MaxResults = Annotated[int, Query(alias="maxResults", ge=1, le=100, description="Page size (default 20)")]
 NextToken = Annotated[str | None, Query(alias="nextToken", max_length=512, description="`nextToken` of a page")]
@@ -79,7 +80,7 @@ def build(ports: Ports) -> Router:
         document = document_cases.create_document_for_content(ports, workspace_of(router), body.name, body.metadata)
         return document_out(document)
 
-    @router.put(PREFIX + "/documents/<document_id>/content", operation_id="cradlPutDocumentContent",
+    @router.put(PREFIX + "/documents/<document_id>/content", operation_id=PUT_CONTENT_OPERATION,
                 summary="Cradl: the document's bytes (any type: sniffed from the bytes), once",
                 tags=TAGS, security=PROTECTED, responses=responses(200, CradlDocument, 404, 409, 413, 415))
     def put_content(document_id: DocumentId) -> CradlDocument:
@@ -126,7 +127,8 @@ def build(ports: Ports) -> Router:
     @router.post(PREFIX + "/workflows/<workflow_id>/executions", status_code=200, operation_id="cradlExecuteWorkflow",
                  summary="Cradl: start a run (`{\"input\": {\"documentId\": ..., \"title\": ...}}`)",
                  tags=TAGS, security=PROTECTED, responses=responses(200, CradlExecution, 404, 409))
-    def execute_workflow(workflow_id: WorkflowId, body: Annotated[CradlExecutionStart, Body()]) -> CradlExecution:
+    def execute_workflow(workflow_id: WorkflowId, body: Annotated[CradlExecutionStart, Body()],
+                         idempotency_key: IdempotencyKey = None) -> CradlExecution:
         given = body.input
         document_ids = list(given.documentIds or []) or ([given.documentId] if given.documentId else [])
         if not document_ids:
@@ -134,7 +136,7 @@ def build(ports: Ports) -> Router:
                                    details=[{"loc": ["body", "input", "documentId"], "msg": "required"}])
         request = execution_cases.StartRequest(document_ids=document_ids, name=given.title,
                                                metadata=given.metadata or {}, trigger_method="api",
-                                               triggered_by=key_id_of(router))
+                                               triggered_by=key_id_of(router), idempotency_key=idempotency_key)
         started = execution_cases.start_execution(ports, workspace_of(router), workflow_id, request)
         return CradlExecution.of(started.execution)
 
