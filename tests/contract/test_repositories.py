@@ -65,13 +65,14 @@ def make_key(ws: str = WS, **changes: Any) -> ApiKey:
 
 
 def make_workflow(ws: str = WS, **changes: Any) -> Workflow:
+    changes = {"trigger_config": {"filters": {"min": 1.5}}, **changes}
     definition = WorkflowDefinition(steps=[
         StepDefinition(id="parse", type="parse", next="extract"),
         StepDefinition(id="extract", type="extract",
                        config={"fields": [{"name": "total", "type": "currency", "threshold": 0.85}]}),
     ])
     return Workflow(workspace_id=ws, name="Invoices", description="d", definition=definition,
-                    trigger_config={"filters": {"min": 1.5}}, **changes)
+                    **changes)
 
 
 def make_document(ws: str = WS, **changes: Any) -> Document:
@@ -578,3 +579,16 @@ def test_given_a_key_when_marked_used_then_lists_show_it_and_a_stale_copy_writes
     assert store.keys.find_by_hash(issued.key.key_hash).last_used_at == T0  # type: ignore[union-attr]
     assert store.keys.mark_used(key, T0 + timedelta(minutes=5)) is False  # `key` is the copy before T0
     assert store.keys.list(WS, 10, None).items[0].last_used_at == T0
+
+
+def test_given_workflows_of_every_trigger_when_listing_event_triggered_then_only_enabled_event_ones_come(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("docflow.adapters.aws.dynamodb._EVENT_PAGE_SIZE", 2)  # DynamoDB reads every page
+    wanted = [make_workflow(trigger_type="event", trigger_config={"event": "document.uploaded"}) for _ in range(3)]
+    others = [make_workflow(), make_workflow(trigger_type="scheduled"),
+              make_workflow(trigger_type="event", trigger_config={"event": "document.uploaded"}, enabled=False),
+              make_workflow(ws=OTHER, trigger_type="event", trigger_config={"event": "document.uploaded"})]
+    for workflow in [*wanted, *others]:
+        store.workflows.add(workflow)
+    assert store.workflows.list_event_triggered(WS) == sorted(wanted, key=lambda w: w.id, reverse=True)
+    assert store.workflows.list_event_triggered("ws_nobody") == []

@@ -140,3 +140,30 @@ def test_given_a_port_in_use_when_serving_then_it_says_which_flag_to_use(tmp_pat
     assert done.returncode == 2, done.stderr
     assert f"port {port} on 127.0.0.1 is in use" in done.stderr and "--port" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    (["docflow", "work"], ["workflows"]),
+    (["docflow", "executions", "l"], ["list"]),
+    (["docflow", "executions", "list", "wf_1", "--status", "c"], ["canceled", "completed"]),
+])
+def test_given_bash_completion_enabled_when_a_word_is_tabbed_then_docflow_completes_it(
+        words: list[str], expected: list[str]) -> None:
+    shell_code = docflow("completion", "bash")
+    assert shell_code.returncode == 0, shell_code.stderr
+    line = " ".join(words)
+    # What bash does on <TAB>: the function `complete` registered is called with the line so far.
+    script = (f'eval "$(cat)"; COMP_LINE={line!r}; COMP_POINT=${{#COMP_LINE}}; COMP_WORDS=({" ".join(words)}); '
+              f'COMP_CWORD={len(words) - 1}; _python_argcomplete docflow {words[-1]} {words[-2]}; '
+              'printf "%s\\n" "${COMPREPLY[@]}"')
+    env = {**os.environ, "PATH": f"{Path(DOCFLOW).parent}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-c", script], input=shell_code.stdout, capture_output=True, text=True,
+                          timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert sorted(word.strip() for word in done.stdout.splitlines()) == expected
+
+
+def test_given_a_reader_that_goes_away_when_printing_then_there_is_no_traceback() -> None:
+    done = subprocess.run(f"{DOCFLOW} completion zsh | head -1", shell=True, capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip() == "#compdef docflow" and "Traceback" not in done.stderr

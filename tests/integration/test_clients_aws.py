@@ -29,14 +29,14 @@ def test_given_the_cradl_surface_on_aws_when_bytes_are_put_then_they_land_in_s3_
     assert document["fileUrl"].startswith("https://") and document["fileUrl"].endswith("/content")
     path = f"/compat/cradl/documents/{document['documentId']}/content"
     # As the SDK sends it: its Bearer key, the bytes, no Content-Type.
-    status, _, answer = aws_stack.invoke("PUT", path, {"authorization": f"Bearer {API_KEY}"}, invoice_pdf(),
-                                         binary=True)
+    pdf = invoice_pdf()
+    status, _, answer = aws_stack.invoke("PUT", path, {"authorization": f"Bearer {API_KEY}"}, pdf, binary=True)
     assert status == 200, answer
     stored = aws_stack.clients.s3.head_object(Bucket=aws_stack.bucket,
                                               Key=f"documents/default/{document['documentId']}")
-    assert stored["ContentType"] == "application/pdf" and stored["ContentLength"] == len(invoice_pdf())
+    assert stored["ContentType"] == "application/pdf" and stored["ContentLength"] == len(pdf)
     status, headers, data = aws_stack.invoke("GET", path, {"authorization": f"Bearer {API_KEY}"}, None)
-    assert status == 200 and data == invoice_pdf() and headers["content-type"] == "application/pdf"
+    assert status == 200 and data == pdf and headers["content-type"] == "application/pdf"
 
     workflow_id = create_workflow(aws_stack)["id"]
     status, started = aws_stack.http("POST", f"/compat/cradl/workflows/{workflow_id}/executions",

@@ -27,7 +27,6 @@ from docflow.domain.event_triggers import parse_trigger_config
 from docflow.domain.limits import Limits
 from docflow.domain.models import Document, DocumentStatus, Execution
 from docflow.ports import Ports
-from docflow.usecases import dispatch
 from docflow.usecases.dispatch import DispatchIncomplete, dispatch_event
 from docflow.usecases.workflows import create_workflow, replace_workflow
 
@@ -221,17 +220,6 @@ def test_given_a_chain_at_the_depth_limit_when_dispatched_then_it_stops_with_a_l
     assert stopped.started == [] and "over the limit of 2" in stopped.skipped[0].reason
     assert f"would start workflow {target} at trigger depth 3, over the limit of 2" in caplog.text
     assert ports.executions.get(WS, allowed.started[0].execution_id).trigger_depth == 2
-
-
-def test_given_more_workflows_than_a_page_when_dispatched_then_every_page_is_read(
-        ports: Ports, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatch, "PAGE_SIZE", 2)
-    document_id = _document(ports)
-    targets = {_workflow(ports, {"event": "document.uploaded"}) for _ in range(5)}
-    result = dispatch_event(ports, "evt-1", "document.uploaded", WS,
-                            {"workspace_id": WS, "document_id": document_id, "content_type": "application/pdf",
-                             "metadata": {}, "trigger_depth": 0}, max_depth=5)
-    assert {t.workflow_id for t in result.started} == targets
 
 
 def test_given_one_start_fails_transiently_when_dispatched_then_the_others_start_and_a_retry_completes(

@@ -1,7 +1,7 @@
 """The `docflow` command (DESIGN.md §6): local mode, the whole API from the shell, and
 extraction without a server. Exit codes: 0 success, 1 a failed call or run, 2 bad usage.
 
-    docflow serve | run | extract | workflows ... | executions ... | keys ...
+    docflow serve | run | extract | workflows ... | executions ... | keys ... | completion SHELL
 
 Commands that call an API take `--url` (else DOCFLOW_URL, else http://127.0.0.1:8080) and the
 key in DOCFLOW_API_KEY. `keys` works on a data dir unless a URL is given."""
@@ -169,9 +169,31 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--json", action="store_true", help='print {"values", "confidence", "pages"} as JSON')
     extract.add_argument("--content-type", default=None, help="override the type guessed from the file name")
     extract.set_defaults(func=local.extract)
+
+    completion = commands.add_parser("completion", help="print the shell code that completes docflow's commands",
+                                     description='enable with: eval "$(docflow completion bash)" in ~/.bashrc '
+                                                 '(zsh: in ~/.zshrc; fish: docflow completion fish | source)')
+    completion.add_argument("shell", choices=["bash", "zsh", "fish"])
+    completion.set_defaults(func=_completion)
     return parser
 
 
+def _completion(args: argparse.Namespace) -> int:
+    import argcomplete
+
+    print(argcomplete.shellcode(["docflow"], shell=args.shell))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (argcomplete's hook): answer, exit
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # the reader went away (`| head`): not a failure of the command
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush is quiet
+        return 0

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import logging
 import mimetypes
 import os
 import signal
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,9 @@ def serve(args: argparse.Namespace) -> int:
         raise
     warm = getattr(server.runtime.compute, "warm", None)
     if warm is not None:
-        warm()  # every step worker up before the first request (a second or two, once)
+        # Every step worker up and its step modules imported (a second or two, once) beside the
+        # API, which answers meanwhile: a run started now waits for its worker, not the server.
+        threading.Thread(target=_warm, args=(warm,), name="docflow-warm", daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     print(f"Docflow local mode on {server.url} (data in {settings.data_dir.resolve()}); "
           f"API docs at {server.url}/v1/docs", file=sys.stderr, flush=True)
@@ -47,10 +52,15 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warm(warm: Callable[[], None]) -> None:
+    try:
+        warm()
+    except Exception:  # a worker that cannot start fails each run's step with the reason instead
+        logging.getLogger("docflow.engine").exception("starting the step workers failed")
+
+
 def _log_requests() -> None:
     """The access log (method, path, status, ms) on stderr, unless DOCFLOW_ACCESS_LOG=0."""
-    import logging
-
     if os.environ.get("DOCFLOW_ACCESS_LOG", "1").strip().lower() in ("0", "false", "no", "off"):
         return
     handler = logging.StreamHandler(sys.stderr)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+_ZERO = timedelta(0)
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -40,6 +42,8 @@ def stable_id(prefix: str, seed: str) -> str:
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
+    if moment.utcoffset() == _ZERO:  # the common case, without a conversion (rendering lists calls this a lot)
+        return moment.replace(tzinfo=None).isoformat() + "Z"
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -116,6 +116,12 @@ class UnsupportedDocumentType(StepFailed):
     code = "unsupported_document_type"
 
 
+class StepWorkerLost(StepFailed):
+    """The process running a step ended mid-step (killed for memory, a crash in a native parser)."""
+
+    code = "step_worker_lost"
+
+
 class UrlRefused(ValidationFailed):
     """A user-supplied URL the SSRF guard will not call (at save: a 422 naming the field)."""
 

@@ -5,7 +5,7 @@ in-process bus and engine) implement them; `tests/contract` runs one suite again
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -43,6 +43,9 @@ class WorkflowRepository(Protocol):
         """Raises NotFound."""
     def list(self, workspace_id: str, limit: int, cursor: str | None) -> Page[Workflow]:
         """Newest first."""
+    def list_event_triggered(self, workspace_id: str) -> Sequence[Workflow]:
+        """Every enabled workflow of the workspace whose trigger is a platform event, newest first
+        (read for each platform event: the store filters, where it can, before decoding)."""
     def replace(self, workflow: Workflow, expected_version: int) -> None:
         """Raises Conflict when the stored version is not `expected_version`."""
     def delete(self, workspace_id: str, workflow_id: str) -> None:
@@ -370,9 +373,10 @@ class _NoWebhookSecrets:
 
 
 class ExecutionWatch(Protocol):
-    def wait(self, execution: Execution, timeout: float) -> None:
-        """Returns when `execution` (as read, at its revision) may have changed, or after
-        `timeout` seconds; the caller reads it again either way."""
+    def wait_settled(self, execution: Execution, timeout: float) -> Execution | None:
+        """`execution` (as read, still queued or processing) as soon as it has left queued and
+        processing: as saved or read then. None after `timeout` seconds, or when the watch
+        lost track of the run: the caller reads it again."""
 
 
 @dataclass

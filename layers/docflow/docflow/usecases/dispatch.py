@@ -20,7 +20,6 @@ from docflow.usecases.executions import StartRequest, start_execution
 
 log = logging.getLogger("docflow.triggers")
 
-PAGE_SIZE = 100
 # Refusals that a redelivery would only repeat: logged and skipped, so they cannot block the
 # other workflows the event starts (and on AWS cannot fill the dead-letter queue with retries).
 PERMANENT = (NotFound, Conflict, ValidationFailed)
@@ -61,7 +60,7 @@ def dispatch_event(ports: Ports, event_id: str, detail_type: str, workspace_id: 
     result = Dispatched()
     if detail_type not in PLATFORM_EVENTS:
         return result
-    candidates = [w for w in _event_workflows(ports, workspace_id) if _matches(w, detail_type, detail)]
+    candidates = [w for w in ports.workflows.list_event_triggered(workspace_id) if _matches(w, detail_type, detail)]
     if not candidates:
         return result
     depth = _depth_of(detail) + 1
@@ -103,18 +102,6 @@ def dispatch_event(ports: Ports, event_id: str, detail_type: str, workspace_id: 
     if failures:
         raise DispatchIncomplete(f"{detail_type} {event_id} could not start every workflow: " + "; ".join(failures))
     return result
-
-
-def _event_workflows(ports: Ports, workspace_id: str) -> list[Workflow]:
-    """Every enabled, event-triggered workflow of the workspace (a paginated Query, never a Scan)."""
-    found: list[Workflow] = []
-    cursor: str | None = None
-    while True:
-        page = ports.workflows.list(workspace_id, PAGE_SIZE, cursor)
-        found.extend(w for w in page.items if w.enabled and w.trigger_type == "event")
-        cursor = page.next_cursor
-        if cursor is None:
-            return found
 
 
 def _matches(workflow: Workflow, detail_type: str, detail: dict[str, Any]) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,12 +163,10 @@ def wait_for_execution(ports: Ports, workspace_id: str, execution_id: str, secon
     """The execution as soon as it leaves queued/processing, or as it is after `seconds`."""
     execution = get_execution(ports, workspace_id, execution_id, workflow_id)
     watch = ports.execution_watch
-    deadline = time.monotonic() + min(seconds, MAX_WAIT_SECONDS)
-    while (watch is not None and execution.status in (ExecutionStatus.QUEUED, ExecutionStatus.PROCESSING)
-           and (left := deadline - time.monotonic()) > 0):
-        watch.wait(execution, left)
-        execution = get_execution(ports, workspace_id, execution_id, workflow_id)
-    return execution
+    if watch is None or execution.status not in (ExecutionStatus.QUEUED, ExecutionStatus.PROCESSING):
+        return execution
+    settled = watch.wait_settled(execution, min(seconds, MAX_WAIT_SECONDS))
+    return settled if settled is not None else get_execution(ports, workspace_id, execution_id, workflow_id)
 
 
 def list_executions(ports: Ports, workspace_id: str, workflow_id: str, status: ExecutionStatus | None,
@@ -179,13 +176,20 @@ def list_executions(ports: Ports, workspace_id: str, workflow_id: str, status: E
 
 
 def change_execution(ports: Ports, workspace_id: str, execution_id: str,
-                     change: Callable[[Execution], Execution | None]) -> tuple[Execution, bool]:
+                     change: Callable[[Execution], Execution | None],
+                     known: Execution | None = None) -> tuple[Execution, bool]:
     """Read-modify-conditional-write, retried on a concurrent change: no update is ever lost.
-    `change` returns None for "nothing to do"; the flag says whether this call wrote."""
-    for _ in range(MAX_SAVE_ATTEMPTS):
-        current = ports.executions.get(workspace_id, execution_id)
+    `change` returns None for "nothing to do"; the flag says whether this call wrote. `known`, the
+    execution as the caller last read or saved it, spares the first read: a save over a stale
+    revision is refused (Conflict) and the next attempt reads; so is a "nothing to do" decided
+    on it (the store may know better)."""
+    for _ in range(MAX_SAVE_ATTEMPTS + (known is not None)):
+        guessed, current = known is not None, known or ports.executions.get(workspace_id, execution_id)
+        known = None
         updated = change(current)
         if updated is None:
+            if guessed:
+                continue
             return current, False
         try:
             return ports.executions.save(updated), True
@@ -195,8 +199,8 @@ def change_execution(ports: Ports, workspace_id: str, execution_id: str,
 
 
 def update_execution(ports: Ports, workspace_id: str, execution_id: str,
-                     change: Callable[[Execution], Execution | None]) -> Execution:
-    return change_execution(ports, workspace_id, execution_id, change)[0]
+                     change: Callable[[Execution], Execution | None], known: Execution | None = None) -> Execution:
+    return change_execution(ports, workspace_id, execution_id, change, known)[0]
 
 
 def acknowledge_execution(ports: Ports, workspace_id: str, workflow_id: str, execution_id: str) -> Execution:

@@ -170,7 +170,7 @@ def run_step(ports: Ports, workspace_id: str, execution_id: str, step_id: str) -
         logged = current.model_copy(update={"execution_log": [*current.execution_log, entry], "updated_at": utc_now()})
         return _consumed(ports, logged, "step", clock, result.usage)
 
-    execution = update_execution(ports, workspace_id, execution_id, record)
+    execution = update_execution(ports, workspace_id, execution_id, record, known=execution)
     if step.type == "extract":
         ports.events.publish("extraction.completed", workspace_id, {
             **_run_context(ports, execution), "step_id": step_id, "values": json.loads(output).get("values", {})})
@@ -287,7 +287,7 @@ def finish(ports: Ports, execution: Execution) -> Progress:
         completed = move(current, ExecutionStatus.COMPLETED, utc_now()).model_copy(update={"output": output})
         return _consumed(ports, completed, "done", None)
 
-    done, changed = change_execution(ports, execution.workspace_id, execution.id, complete)
+    done, changed = change_execution(ports, execution.workspace_id, execution.id, complete, known=execution)
     if changed:  # only the writer that made the change announces it
         _mark_documents_processed(ports, done)
         ports.events.publish("execution.completed", done.workspace_id, _event_detail(ports, done))

@@ -26,9 +26,10 @@ which the ExclusiveStartKey is rebuilt here.
 
 from __future__ import annotations
 
+import builtins
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
@@ -325,6 +326,9 @@ class DynamoApiKeyRepository(_Repository):
 
 # --- workflows -----------------------------------------------------------------------------
 
+_EVENT_PAGE_SIZE = 100
+
+
 class DynamoWorkflowRepository(_Repository):
     def _item(self, workflow: Workflow) -> Item:
         return {**_key(_ws(workflow.workspace_id), f"WF#{workflow.id}"),
@@ -361,6 +365,18 @@ class DynamoWorkflowRepository(_Repository):
 
     def list(self, workspace_id: str, limit: int, cursor: str | None) -> Page[Workflow]:
         return self._list_prefix(Workflow, workspace_id, "WF#", limit, cursor)
+
+    def list_event_triggered(self, workspace_id: str) -> Sequence[Workflow]:
+        """The workspace's workflows page by page (a Query, never a Scan), kept when enabled and
+        event-triggered: the item's `data` is opaque to a FilterExpression."""
+        found: builtins.list[Workflow] = []
+        cursor: str | None = None
+        while True:
+            page = self.list(workspace_id, _EVENT_PAGE_SIZE, cursor)
+            found.extend(w for w in page.items if w.enabled and w.trigger_type == "event")
+            cursor = page.next_cursor
+            if cursor is None:
+                return found
 
     def replace(self, workflow: Workflow, expected_version: int) -> None:
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -269,6 +269,15 @@ class SqliteWorkflowRepository(_Repository):
 
     def list(self, workspace_id: str, limit: int, cursor: str | None) -> Page[Workflow]:
         return self._page(Workflow, "SELECT data FROM workflows WHERE workspace_id = ?", (workspace_id,), limit, cursor)
+
+    def list_event_triggered(self, workspace_id: str) -> Sequence[Workflow]:
+        # json_extract in SQLite's C code: the other workflows are never decoded (defaults of
+        # rows written before a field existed: enabled, manual)
+        rows = self._db.execute(
+            "SELECT data FROM workflows WHERE workspace_id = ? "
+            "AND json_extract(data, '$.trigger_type') = 'event' AND coalesce(json_extract(data, '$.enabled'), 1) "
+            "ORDER BY id DESC", (workspace_id,)).fetchall()
+        return [load_model(Workflow, row[0]) for row in rows]
 
     def replace(self, workflow: Workflow, expected_version: int) -> None:
         updated = self._db.execute(
