@@ -11,14 +11,16 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBase, HTTPBearer
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from docflow import __version__
@@ -90,8 +92,25 @@ def _validation_error(exc: RequestValidationError) -> DocflowError:
     return ValidationFailed(f"invalid request: {names}", details=details)
 
 
+class Resolver(APIGatewayHttpResolver):
+    """powertools keeps the request being resolved on a class attribute (BaseRouter.current_event,
+    shared by every resolver and router of the process): right for a Lambda, which resolves one
+    request at a time, wrong for local mode, whose server threads each resolve with a resolver
+    of their own: one thread's handler would read another's request, its body and its caller's
+    workspace. The request is also kept on this instance, where every read looks first (the
+    routers read it through `api_resolver`)."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext | Any) -> dict[str, Any]:
+        self.current_event = cast(APIGatewayProxyEventV2, self._to_proxy_event(dict(event)))
+        self.lambda_context = context
+        try:
+            return super().resolve(event, context)
+        finally:
+            del self.current_event, self.lambda_context  # nothing of this request outlives it
+
+
 def create_app(ports: Ports) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = Resolver(enable_validation=True)
     app.configure_openapi(
         title=TITLE, version=__version__,
         security_schemes={
