@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import worker_jobs
 
-from docflow.adapters.compute import ProcessCompute
+from docflow.adapters.compute import ProcessCompute, WorkersStopped
 from docflow.domain.errors import DocumentCorrupt, StepWorkerLost
 
 
@@ -105,3 +105,11 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+def test_given_the_workers_closed_when_warmed_or_run_then_warm_is_quiet_and_a_job_is_refused() -> None:
+    pool = ProcessCompute(1)
+    pool.close()
+    pool.warm()  # a server stopping while it warms up: nothing to do, no error
+    with pytest.raises(WorkersStopped):
+        pool.run(worker_jobs.echo, 1)

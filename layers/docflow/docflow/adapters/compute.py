@@ -18,6 +18,10 @@ from docflow.domain.errors import StepWorkerLost
 _STOP = None  # sent instead of a job: the worker returns
 
 
+class WorkersStopped(RuntimeError):
+    """A job handed over after close(): the server is stopping."""
+
+
 class InlineCompute:
     """In the caller's thread: a Lambda invocation runs one step and has its own process."""
 
@@ -87,7 +91,13 @@ class ProcessCompute:
     def warm(self) -> None:
         """Starts every worker now, with the step modules imported: a worker started in the
         middle of the first burst of runs would cost it about a second of CPU."""
-        workers = [self._take() for _ in range(self._processes)]
+        workers: list[_Worker] = []
+        try:
+            workers.extend(self._take() for _ in range(self._processes))
+        except WorkersStopped:
+            for worker in workers:
+                self._give_back(worker)
+            return  # the server is stopping: nothing to warm
         message = _pickled((_import_steps, ()))
         for worker in workers:  # all of them at once, then the answers
             self._send(worker, message)
@@ -123,7 +133,7 @@ class ProcessCompute:
         with self._available:
             while True:
                 if self._closed:
-                    raise RuntimeError("the step workers are stopped")
+                    raise WorkersStopped("the step workers are stopped")
                 if self._free:
                     return self._free.pop()
                 if self._started < self._processes:
