@@ -73,7 +73,9 @@ class LocalServer:
         deadline = time.monotonic() + 60
         while True:
             try:
-                _Connection(self.url).request("GET", "/v1/health")
+                probe = _Connection(self.url)
+                probe.request("GET", "/v1/health")
+                probe.close()
                 return
             except OSError:
                 if time.monotonic() > deadline or self._process.poll() is not None:
@@ -119,9 +121,6 @@ class Phases:
     worker_cpu: dict[str, float] = field(default_factory=dict)
     client_cpu: list[float] = field(default_factory=list)  # CPU of the client thread itself (same GIL)
 
-    def client_cpu_median(self) -> float:
-        return median(self.client_cpu)
-
     def summary(self) -> str:
         return (f"create {ms(median(self.create))}, PUT {ms(median(self.put))}, start {ms(median(self.start))}, "
                 f"wait {ms(median(self.wait))} ({median(self.polls):.0f} polls; the run itself "
@@ -143,6 +142,9 @@ class _Connection:
         self._conn.request(method, target, body=body, headers=headers or {})
         reply = self._conn.getresponse()
         return reply.status, reply.read()
+
+    def close(self) -> None:
+        self._conn.close()
 
 
 class Client:
@@ -334,7 +336,7 @@ def rows(result: LocalResult) -> tuple[list[Row], list[str]]:
     ceiling = CORES / per_doc_cpu
     findings.append(
         f"{result.label}: CPU per document ({cpu}; the bench client "
-        f"{ms(result.phases.client_cpu_median())} at 1 client). "
+        f"{ms(median(result.phases.client_cpu))} at 1 client). "
         f"Why {result.clients} clients scale so little: 1 client already keeps about one core busy (the server, a "
         "step worker and the client take turns on the critical path), and the server is one process whose "
         "Python work per document (4 requests through waitress and the resolver with its validation, about 40 "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import subprocess
 import sys
 import threading
@@ -29,7 +30,7 @@ def compute() -> Iterator[ProcessCompute]:
 def test_given_a_job_when_run_then_its_answer_comes_back_from_another_process(compute: ProcessCompute) -> None:
     payload = {"pages": [b"%PDF-1.7" * 1000, "text"], "n": 3}
     assert compute.run(worker_jobs.echo, payload) == payload
-    assert compute.run(worker_jobs.worker_pid) != threading.get_native_id()
+    assert compute.run(worker_jobs.worker_pid) != os.getpid()
 
 
 def test_given_a_step_that_refuses_its_input_when_run_then_the_same_error_is_raised_with_the_worker_traceback(
@@ -113,3 +114,21 @@ def test_given_the_workers_closed_when_warmed_or_run_then_warm_is_quiet_and_a_jo
     pool.warm()  # a server stopping while it warms up: nothing to do, no error
     with pytest.raises(WorkersStopped):
         pool.run(worker_jobs.echo, 1)
+
+
+def test_given_a_worker_killed_while_idle_when_warmed_again_then_the_others_are_kept_and_its_place_refilled(
+        compute: ProcessCompute) -> None:
+    others = set(multiprocessing.active_children())
+    compute.warm()
+    victim = next(iter(set(multiprocessing.active_children()) - others))
+    victim.kill()
+    victim.join(10)
+    with pytest.raises(StepWorkerLost):
+        compute.warm()  # the dead one's pipe refuses the job; the live one still answers and is given back
+    answers: list[int] = []
+    threads = [threading.Thread(target=lambda: answers.append(compute.run(worker_jobs.hold, 0.3))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(set(answers)) == 2 and victim.pid not in answers  # full capacity again, with a new worker

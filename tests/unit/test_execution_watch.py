@@ -85,3 +85,27 @@ def test_given_a_store_when_the_run_never_settles_then_the_poll_ends_at_the_time
                                      LocalBlobStore(tmp_path / "files", "http://x", b"0123456789abcdef"))
     stored = repo.add(run())
     assert PollingExecutionWatch(repo, first=0.01, most=0.02).wait_settled(stored, timeout=0.1) is None
+
+
+def test_given_a_run_that_settled_and_ran_on_before_the_watch_looked_when_waited_then_the_wait_goes_on(
+        tmp_path: Path) -> None:
+    """A review answered between the read and the wait: the watch says "read again", the store
+    shows the run processing again, and ?wait keeps waiting for it to settle."""
+    from docflow.usecases.executions import wait_for_execution
+
+    repo = SqliteExecutionRepository(SqliteDatabase(tmp_path / "db.sqlite"),
+                                     LocalBlobStore(tmp_path / "files", "http://x", b"0123456789abcdef"))
+    repo.add(run(status=ExecutionStatus.PROCESSING))
+    answers: list[Execution | None] = [None]  # first: lost track (read again); then the settled run
+
+    class Watch:
+        def wait_settled(self, execution: Execution, timeout: float) -> Execution | None:
+            if answers:
+                return answers.pop()
+            return repo.save(repo.get("ws", "exe_1").model_copy(update={"status": ExecutionStatus.COMPLETED}))
+
+    class Ports:
+        executions, execution_watch = repo, Watch()
+
+    done = wait_for_execution(Ports(), "ws", "exe_1", 20)  # type: ignore[arg-type]
+    assert done.status == ExecutionStatus.COMPLETED and not answers

@@ -99,10 +99,20 @@ class ProcessCompute:
                 self._give_back(worker)
             return  # the server is stopping: nothing to warm
         message = _pickled((_import_steps, ()))
+        sent, failures = [], []
         for worker in workers:  # all of them at once, then the answers
-            self._send(worker, message)
-        for worker in workers:
-            self._receive(worker)
+            try:
+                self._send(worker, message)
+                sent.append(worker)
+            except Exception as exc:  # that worker is lost (its place freed); the others still warm
+                failures.append(exc)
+        for worker in sent:  # every answer read, so that each worker is given back with a clean pipe
+            try:
+                self._receive(worker)
+            except Exception as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
     def _send(self, worker: _Worker, message: bytes) -> None:
         try:

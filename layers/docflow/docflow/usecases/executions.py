@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -163,10 +164,13 @@ def wait_for_execution(ports: Ports, workspace_id: str, execution_id: str, secon
     """The execution as soon as it leaves queued/processing, or as it is after `seconds`."""
     execution = get_execution(ports, workspace_id, execution_id, workflow_id)
     watch = ports.execution_watch
-    if watch is None or execution.status not in (ExecutionStatus.QUEUED, ExecutionStatus.PROCESSING):
-        return execution
-    settled = watch.wait_settled(execution, min(seconds, MAX_WAIT_SECONDS))
-    return settled if settled is not None else get_execution(ports, workspace_id, execution_id, workflow_id)
+    deadline = time.monotonic() + min(seconds, MAX_WAIT_SECONDS)
+    # Again while it runs: a run can settle and run on (a review answered) before the watch looks.
+    while (watch is not None and execution.status in (ExecutionStatus.QUEUED, ExecutionStatus.PROCESSING)
+           and (left := deadline - time.monotonic()) > 0):
+        settled = watch.wait_settled(execution, left)
+        execution = settled if settled is not None else get_execution(ports, workspace_id, execution_id, workflow_id)
+    return execution
 
 
 def list_executions(ports: Ports, workspace_id: str, workflow_id: str, status: ExecutionStatus | None,
